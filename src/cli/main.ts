@@ -1,0 +1,89 @@
+import { Command, CommanderError, Option } from 'commander';
+import { exitCodeFor, KaizenError } from '../errors.js';
+import { processIo, type Io } from './io.js';
+
+/**
+ * The one CLI entry point: declares every command (so `--help` works without loading them),
+ * loads a command's module only when it runs, and maps errors to exit codes in one place.
+ */
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 64;
+    if (err instanceof KaizenError) {
+      io.err(`kaizen: ${err.message}`);
+      return exitCodeFor(err);
+    }
+    io.err(`kaizen: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return 1;
+  }
+}
+
+const configOption = () =>
+  new Option('-c, --config <file>', 'config file (default: $KAIZEN_CONFIG or ./kaizen.yaml)');
+const jsonOption = () => new Option('--json', 'print JSON instead of a table');
+const targetOption = () => new Option('-t, --target <name>', 'only this target (default: all)');
+
+function buildProgram(io: Io): Command {
+  const program = new Command('kaizen')
+    .description('Watches a running system from the outside and improves it inside hard safety rails.')
+    .version(process.env.npm_package_version ?? '0.1.0', '-V, --version')
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+
+  program
+    .command('init')
+    .description('write a commented starter kaizen.yaml for a target repository')
+    .option('-r, --repo <dir>', 'the target git repository', '.')
+    .addOption(configOption().default('kaizen.yaml'))
+    .option('-f, --force', 'overwrite an existing config file')
+    .action(async (opts) => (await import('./init.js')).run(opts, io));
+
+  const config = program.command('config').description('work with the config file');
+  config
+    .command('check')
+    .description('validate the config file and print what it configures')
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .action(async (opts) => (await import('./config-check.js')).run(opts, io));
+
+  program
+    .command('observe')
+    .description('sample every signal once, store the samples and print them')
+    .addOption(configOption())
+    .addOption(targetOption())
+    .addOption(jsonOption())
+    .action(async (opts) => (await import('./observe.js')).run(opts, io));
+
+  program
+    .command('status')
+    .description('show each signal: last value, trend, alert state, errors')
+    .addOption(configOption())
+    .addOption(targetOption())
+    .addOption(jsonOption())
+    .action(async (opts) => (await import('./status.js')).run(opts, io));
+
+  program
+    .command('signals')
+    .description('print the stored series of one signal')
+    .argument('<name>', 'signal name, or target/name when several targets have it')
+    .option('-s, --since <duration>', 'how far back, e.g. 30m, 24h, 7d', '24h')
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .action(async (name, opts) => (await import('./signals.js')).run(name, opts, io));
+
+  program
+    .command('demo')
+    .description('run kaizen against a scratch copy of the bundled demo target and show it working')
+    .option('-d, --dir <dir>', 'where to put the scratch copy (default: a new temporary folder)')
+    .option('--ticks <n>', 'observe ticks to run', '3')
+    .option('--interval <duration>', 'time between ticks', '1s')
+    .option('--keep', 'leave the demo target running and its folder in place when done')
+    .action(async (opts) => (await import('./demo.js')).run(opts, io));
+
+  return program;
+}

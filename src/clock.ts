@@ -1,0 +1,98 @@
+/**
+ * The one source of time. Nothing else in kaizen reads Date.now() or sets timers for scheduling:
+ * the daemon gets a SystemClock, tests and the demo get a SimulatedClock and move it by hand.
+ */
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+  /** Resolve after `ms` of this clock's time; rejects with the signal's reason when aborted. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export class SystemClock implements Clock {
+  now(): number {
+    return Date.now();
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, Math.max(0, ms));
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
+
+interface Sleeper {
+  wakeAt: number;
+  resolve: () => void;
+}
+
+/**
+ * A clock that only moves when told to. Sleepers wake, in wake-time order, as `advance` passes
+ * their time, so a test can run days of schedules in milliseconds.
+ */
+export class SimulatedClock implements Clock {
+  private current: number;
+  private sleepers: Sleeper[] = [];
+
+  constructor(start: number | Date | string = Date.UTC(2026, 0, 5, 12, 0, 0)) {
+    this.current = typeof start === 'number' ? start : new Date(start).getTime();
+    if (!Number.isFinite(this.current)) throw new RangeError(`SimulatedClock: invalid start time ${String(start)}`);
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const sleeper: Sleeper = { wakeAt: this.current + Math.max(0, ms), resolve };
+      if (ms <= 0) return resolve();
+      this.sleepers.push(sleeper);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          this.sleepers = this.sleepers.filter((s) => s !== sleeper);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
+    });
+  }
+
+  /** Move time forward by `ms`, waking every sleeper whose time has come, earliest first. */
+  async advance(ms: number): Promise<void> {
+    if (ms < 0) throw new RangeError('SimulatedClock.advance: time only moves forward');
+    const target = this.current + ms;
+    for (;;) {
+      const due = this.sleepers.filter((s) => s.wakeAt <= target).sort((a, b) => a.wakeAt - b.wakeAt)[0];
+      if (!due) break;
+      this.sleepers = this.sleepers.filter((s) => s !== due);
+      this.current = Math.max(this.current, due.wakeAt);
+      due.resolve();
+      // Let the woken task run (and perhaps sleep again) before the next one wakes.
+      await new Promise<void>((r) => setImmediate(r));
+    }
+    this.current = target;
+  }
+
+  /** Jump to an absolute time (forward only). */
+  async set(to: number | Date | string): Promise<void> {
+    const t = typeof to === 'number' ? to : new Date(to).getTime();
+    await this.advance(t - this.current);
+  }
+
+  /** How many sleepers are waiting; lets tests wait until a loop has parked itself. */
+  get pending(): number {
+    return this.sleepers.length;
+  }
+}

@@ -1,0 +1,370 @@
+import { Cron } from 'croner';
+import { z } from 'zod';
+import { Duration, describeValue } from '../util/duration.js';
+
+/*
+ * The schema of kaizen.yaml. Durations are written as strings (`30s`, `5m`, `14d`) and compiled to
+ * milliseconds in fields named `…Ms`. Every field has a description: the README's config reference
+ * is generated from them (`npm run docs`) and a test keeps the two in step.
+ */
+
+const dur = (fallback: string, what: string) => Duration.prefault(fallback).describe(`${what} (default ${fallback})`);
+
+const Name = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,63}$/, 'expected a lower-case name of letters, digits and "_", starting with a letter');
+
+const HttpUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });
+
+const Headers = z.record(z.string(), z.string()).prefault({}).describe('extra request headers');
+
+const RegexText = z.string().superRefine((text, ctx) => {
+  try {
+    new RegExp(text);
+  } catch (e) {
+    // "Invalid regular expression: /(x/: Unterminated group" → "Unterminated group"
+    const reason = (e as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '');
+    ctx.addIssue({ code: 'custom', message: `expected a regular expression, got ${describeValue(text)} (${reason})` });
+  }
+});
+
+const sourceTimeout = dur('5s', 'give up on a sample after this long');
+
+export const HttpJsonSource = z
+  .strictObject({
+    kind: z.literal('http-json'),
+    url: HttpUrl.describe('URL that answers with JSON'),
+    path: z
+      .string()
+      .regex(/^[A-Za-z0-9_$-]+(\[\d+\])*(\.[A-Za-z0-9_$-]+(\[\d+\])*)*$/, 'expected a dotted path such as "pipeline.coordinator_rss_mb" or "items[0].value"')
+      .describe('dotted path to a number in the JSON body, e.g. pipeline.coordinator_rss_mb'),
+    timeout: sourceTimeout,
+    headers: Headers,
+  })
+  .transform(({ timeout, ...rest }) => ({ ...rest, timeoutMs: timeout }));
+
+export const PrometheusSource = z
+  .strictObject({
+    kind: z.literal('prometheus'),
+    url: HttpUrl.describe('URL of a Prometheus text exposition (usually /metrics)'),
+    metric: z
+      .string()
+      .min(1)
+      .describe('metric name with optional label matchers, e.g. http_requests_total{status=~"5..",method="GET"}'),
+    aggregate: z
+      .enum(['sum', 'max', 'min', 'avg', 'count'])
+      .default('sum')
+      .describe('how several matching series become one number (default sum)'),
+    mode: z
+      .enum(['value', 'rate'])
+      .default('value')
+      .describe('value: the number as exposed; rate: per-second increase since the previous sample, for counters (default value)'),
+    timeout: sourceTimeout,
+    headers: Headers,
+  })
+  .transform(({ timeout, ...rest }) => ({ ...rest, timeoutMs: timeout }));
+
+export const CommandSource = z
+  .strictObject({
+    kind: z.literal('command'),
+    command: z
+      .union([z.array(z.string()).min(1), z.string().min(1)])
+      .describe('argv list, run without a shell; a single string only together with shell: true'),
+    shell: z.boolean().default(false).describe('run command through /bin/sh -c (default false)'),
+    cwd: z.string().optional().describe('working directory, relative to the target repo (default: the repo)'),
+    env: z.record(z.string(), z.string()).prefault({}).describe('extra environment variables'),
+    timeout: sourceTimeout,
+  })
+  .superRefine((s, ctx) => {
+    if (typeof s.command === 'string' && !s.shell) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['command'],
+        message: `expected an argv list such as ["./check.sh", "--json"], or shell: true for a command string, got ${describeValue(s.command)}`,
+      });
+    }
+  })
+  .transform(({ timeout, ...rest }) => ({ ...rest, timeoutMs: timeout }));
+
+export const LogCountSource = z
+  .strictObject({
+    kind: z.literal('log-count'),
+    file: z.string().min(1).describe('log file, relative to the target repo or absolute'),
+    pattern: RegexText.describe('regular expression counted once per matching line'),
+    window: dur('5m', 'trailing window the count covers'),
+    fromStart: z
+      .boolean()
+      .default(false)
+      .describe('count lines already in the file when kaizen first sees it (default false: start at its end, like tail -F)'),
+    timeout: sourceTimeout,
+  })
+  .transform(({ timeout, window, ...rest }) => ({ ...rest, timeoutMs: timeout, windowMs: window }));
+
+export const FileAgeSource = z
+  .strictObject({
+    kind: z.literal('file-age'),
+    path: z.string().min(1).describe('file whose age (seconds since last modification) is the value'),
+    ifMissing: z
+      .enum(['error', 'zero'])
+      .default('error')
+      .describe('a missing file is an error sample, or the value 0 (for lock files that exist only while held) (default error)'),
+    timeout: sourceTimeout,
+  })
+  .transform(({ timeout, ...rest }) => ({ ...rest, timeoutMs: timeout }));
+
+export const ProcessSource = z
+  .strictObject({
+    kind: z.literal('process'),
+    pidFile: z.string().min(1).optional().describe('file holding the pid, relative to the target repo or absolute'),
+    name: z.string().min(1).optional().describe('process name (as in /proc/PID/comm) when there is no pid file'),
+    metric: z.enum(['rss_mb', 'cpu_percent']).describe('resident memory in MiB, or CPU use in percent of one core'),
+    timeout: sourceTimeout,
+  })
+  .superRefine((s, ctx) => {
+    if ((s.pidFile === undefined) === (s.name === undefined)) {
+      ctx.addIssue({ code: 'custom', message: `expected exactly one of pidFile or name, got ${s.pidFile === undefined ? 'neither' : 'both'}` });
+    }
+  })
+  .transform(({ timeout, ...rest }) => ({ ...rest, timeoutMs: timeout }));
+
+export const SOURCE_KINDS = ['http-json', 'prometheus', 'command', 'log-count', 'file-age', 'process'] as const;
+
+export const SourceConfig = z.discriminatedUnion(
+  'kind',
+  [HttpJsonSource, PrometheusSource, CommandSource, LogCountSource, FileAgeSource, ProcessSource],
+  { error: () => `expected kind to be one of ${SOURCE_KINDS.map((k) => `"${k}"`).join(', ')}` },
+);
+export type SourceConfig = z.infer<typeof SourceConfig>;
+
+export const AlertThreshold = z
+  .strictObject({
+    above: z.number().optional().describe('alert while the value is above this'),
+    below: z.number().optional().describe('alert while the value is below this'),
+  })
+  .refine((a) => a.above !== undefined || a.below !== undefined, 'expected above, below or both, got neither');
+export type AlertThreshold = z.infer<typeof AlertThreshold>;
+
+export const SignalConfig = z.strictObject({
+  name: Name.describe('unique signal name within its target'),
+  description: z.string().optional().describe('what the signal means, for people and the proposer'),
+  source: SourceConfig.describe('where the number comes from; kind is one of ' + SOURCE_KINDS.join(', ')),
+  unit: z.string().min(1).describe('unit of the value, e.g. ms, MiB, ratio, count, s'),
+  direction: z.enum(['higher_is_better', 'lower_is_better']).describe('which way is better'),
+  alert: AlertThreshold.optional().describe('alert threshold; alert state is derived from samples'),
+  role: z
+    .enum(['liveness', 'productivity', 'performance', 'resource', 'other'])
+    .default('other')
+    .describe('liveness (is it alive) and productivity (is it doing useful work) are different signals (default other)'),
+  area: Name.optional().describe('the part of the target this signal speaks for'),
+});
+export type SignalConfig = z.infer<typeof SignalConfig>;
+
+export const HealthProbe = z
+  .strictObject({
+    url: HttpUrl.describe('URL probed after each deploy'),
+    expectStatus: z.number().int().min(100).max(599).default(200).describe('expected HTTP status (default 200)'),
+    expectJson: z
+      .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))
+      .prefault({})
+      .describe('dotted JSON paths and the values they must have, e.g. { status: ok }'),
+    timeout: dur('5s', 'one probe times out after'),
+    maxLatency: dur('2s', 'a slower answer counts as a failed probe'),
+    attempts: z.number().int().min(1).max(100).default(3).describe('failed probes in a row that fail the deploy (default 3)'),
+    interval: dur('2s', 'wait between probes'),
+  })
+  .transform(({ timeout, maxLatency, interval, ...rest }) => ({
+    ...rest,
+    timeoutMs: timeout,
+    maxLatencyMs: maxLatency,
+    intervalMs: interval,
+  }));
+export type HealthProbe = z.infer<typeof HealthProbe>;
+
+export const DeployConfig = z
+  .strictObject({
+    command: z.array(z.string()).min(1).describe('argv of the deploy command, run in the target repo without a shell'),
+    timeout: dur('5m', 'the deploy is failed after'),
+    stabilisation: dur('30s', 'wait after deploy before the first health probe'),
+  })
+  .transform(({ timeout, stabilisation, ...rest }) => ({ ...rest, timeoutMs: timeout, stabilisationMs: stabilisation }));
+
+const TargetFields = {
+  name: Name.describe('target name'),
+  repo: z.string().min(1).describe('path to the target git repository, relative to this file'),
+  branch: z.string().min(1).default('main').describe('branch kaizen commits to (default main)'),
+  remote: z.string().min(1).optional().describe('git remote to push to and verify; none means local commits only'),
+  deploy: DeployConfig.optional().describe('how a committed change goes live'),
+  health: HealthProbe.optional().describe('health probe run after each deploy'),
+};
+
+const Target = z.strictObject(TargetFields);
+const TargetWithSignals = z.strictObject({
+  ...TargetFields,
+  signals: z.array(SignalConfig).default([]).describe('signals of this target'),
+});
+
+function cronExpr(fallback: string, what: string) {
+  return z
+    .string()
+    .superRefine((text, ctx) => {
+      try {
+        new Cron(text, { paused: true });
+      } catch (e) {
+        // croner: "CronPattern: invalid configuration format ('x'), exactly five, … are required." → "exactly five, … are required"
+        const reason = (e as Error).message
+          .replace(/^CronPattern: /, '')
+          .replace(/^invalid configuration format \(.*\), /s, '')
+          .replace(/\.$/, '');
+        ctx.addIssue({ code: 'custom', message: `expected a cron expression such as "0 3 * * *", got ${describeValue(text)} (${reason})` });
+      }
+    })
+    .default(fallback)
+    .describe(`${what} (cron, in timeZone; default "${fallback}")`);
+}
+
+export const ScheduleConfig = z
+  .strictObject({
+    observe: dur('5m', 'sample every signal this often'),
+    propose: dur('1h', 'propose this often (and at once on an alert)'),
+    distill: cronExpr('0 3 * * *', 'nightly distill'),
+    metaReview: cronExpr('0 6 * * 1', 'weekly meta-review'),
+  })
+  .transform(({ observe, propose, ...rest }) => ({ ...rest, observeMs: observe, proposeMs: propose }));
+
+export const ObserveConfig = z.strictObject({
+  concurrency: z.number().int().min(1).max(1000).default(16).describe('sources sampled at once in a tick (default 16)'),
+});
+
+export const RetentionConfig = z
+  .strictObject({
+    rawSamples: dur('14d', 'raw samples are kept this long'),
+    rollups: dur('365d', 'hourly rollups are kept this long'),
+    deleteBatch: z.number().int().min(100).max(1_000_000).default(5000).describe('rows deleted per batch (default 5000)'),
+  })
+  .transform(({ rawSamples, rollups, ...rest }) => ({ ...rest, rawSamplesMs: rawSamples, rollupsMs: rollups }));
+
+export const GuardConfig = z.strictObject({
+  policy: z.string().default('guards/default.yaml').describe('guard policy file, relative to this file (default guards/default.yaml)'),
+  shadow: z.boolean().default(false).describe('run the whole loop except Apply (default false)'),
+});
+
+export const ProposerConfig = z.strictObject({
+  provider: z
+    .enum(['auto', 'anthropic', 'openai', 'rules'])
+    .default('auto')
+    .describe('auto: anthropic with ANTHROPIC_API_KEY, else openai with OPENAI_API_KEY, else the offline rules engine (default auto)'),
+  model: z.string().optional().describe('model for proposing (provider default when unset)'),
+  baseUrl: HttpUrl.optional().describe('API base URL, e.g. a local OpenAI-compatible server'),
+  contextTokens: z.number().int().min(1000).default(16000).describe('token budget of one proposer context (default 16000)'),
+});
+
+export const ValidationConfig = z
+  .strictObject({
+    window: dur('60m', 'validation window after an apply'),
+    denseInterval: dur('30s', 'sampling interval of watched signals while a window is open'),
+    confidence: z.number().gt(0.5).lt(1).default(0.98).describe('confidence level of the rank test (default 0.98)'),
+    tolerance: z.number().min(0).max(1).default(0.25).describe('relative change below which an effect counts as none (default 0.25)'),
+  })
+  .transform(({ window, denseInterval, ...rest }) => ({ ...rest, windowMs: window, denseIntervalMs: denseInterval }));
+
+export const WebhookConfig = z.strictObject({
+  url: HttpUrl.describe('where notifications are POSTed'),
+  format: z.enum(['generic', 'slack', 'discord']).default('generic').describe('body format (default generic)'),
+});
+
+export const NotificationsConfig = z.strictObject({
+  webhooks: z.array(WebhookConfig).default([]).describe('webhook receivers'),
+});
+
+export const ServerConfig = z.strictObject({
+  enabled: z.boolean().default(true).describe('serve /health, /metrics, the API and the dashboard (default true)'),
+  host: z.string().default('127.0.0.1').describe('bind address (default 127.0.0.1: loopback only)'),
+  port: z.number().int().min(0).max(65535).default(7878).describe('port (default 7878)'),
+  tokenEnv: z
+    .string()
+    .default('KAIZEN_TOKEN')
+    .describe('environment variable holding the bearer token for state-changing calls (default KAIZEN_TOKEN)'),
+});
+
+const TimeZone = z
+  .string()
+  .superRefine((tz, ctx) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `expected an IANA time zone such as "UTC" or "Europe/Berlin", got ${describeValue(tz)}` });
+    }
+  })
+  .default('UTC')
+  .describe('time zone for budgets (calendar days) and nightly/weekly jobs (default UTC)');
+
+export const KaizenConfigInput = z
+  .strictObject({
+    dataDir: z.string().default('.kaizen').describe('where the SQLite store and reports live, relative to this file (default .kaizen)'),
+    timeZone: TimeZone,
+    target: Target.optional().describe('the target system (single-target form; use targets for several)'),
+    signals: z.array(SignalConfig).optional().describe('signals of the single target'),
+    targets: z.array(TargetWithSignals).optional().describe('several targets, each with its own signals'),
+    schedule: ScheduleConfig.prefault({}).describe('how often each stage runs'),
+    observe: ObserveConfig.prefault({}).describe('sampling'),
+    retention: RetentionConfig.prefault({}).describe('how long samples are kept'),
+    guard: GuardConfig.prefault({}).describe('guard gate'),
+    proposer: ProposerConfig.prefault({}).describe('who proposes changes'),
+    validation: ValidationConfig.prefault({}).describe('how outcomes are judged'),
+    notifications: NotificationsConfig.prefault({}).describe('where kaizen speaks'),
+    server: ServerConfig.prefault({}).describe('HTTP server'),
+  })
+  .superRefine((c, ctx) => {
+    if (c.targets !== undefined && (c.target !== undefined || c.signals !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['targets'], message: 'use either target + signals, or targets, not both' });
+    } else if (c.targets === undefined && c.target === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['target'], message: 'is required: the target system to watch (or a targets list)' });
+    } else if (c.targets !== undefined && c.targets.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['targets'], message: 'expected at least one target' });
+    }
+    const targetNames = new Map<string, number>();
+    c.targets?.forEach((t, i) => {
+      const prev = targetNames.get(t.name);
+      if (prev !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `duplicate target name "${t.name}" (also targets[${prev}])` });
+      }
+      targetNames.set(t.name, i);
+    });
+    const checkSignals = (signals: SignalConfig[] | undefined, at: (string | number)[]) => {
+      const seen = new Map<string, number>();
+      signals?.forEach((s, i) => {
+        const prev = seen.get(s.name);
+        if (prev !== undefined) {
+          ctx.addIssue({ code: 'custom', path: [...at, i, 'name'], message: `duplicate signal name "${s.name}" (also ${formatPath([...at, prev])})` });
+        }
+        seen.set(s.name, i);
+      });
+    };
+    checkSignals(c.signals, ['signals']);
+    c.targets?.forEach((t, i) => checkSignals(t.signals, ['targets', i, 'signals']));
+  });
+export type KaizenConfigInput = z.infer<typeof KaizenConfigInput>;
+
+/** `['signals', 2, 'direction']` → `signals[2].direction` */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out;
+}
+
+export type TargetConfig = z.infer<typeof TargetWithSignals> & {
+  /** Absolute path of the target repository. */
+  repoPath: string;
+};
+
+/** The config after validation: paths made absolute, the single-target form folded into `targets`. */
+export type KaizenConfig = Omit<KaizenConfigInput, 'target' | 'signals' | 'targets' | 'dataDir'> & {
+  /** Absolute path of the config file it came from. */
+  configPath: string;
+  /** Absolute path of the data folder. */
+  dataDir: string;
+  targets: TargetConfig[];
+};

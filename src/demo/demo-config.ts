@@ -1,0 +1,70 @@
+/**
+ * The kaizen.yaml the demo writes for its scratch target: one signal of every source kind, so the
+ * demo shows each of them working against a real process.
+ */
+export function demoConfig(opts: { baseUrl: string; dataDir: string; repo: string }): string {
+  const u = opts.baseUrl;
+  return `# Written by "kaizen demo" for a scratch copy of examples/demo-target.
+dataDir: ${opts.dataDir}
+timeZone: UTC
+
+target:
+  name: demo
+  repo: ${opts.repo}
+  branch: main
+  health:
+    url: ${u}/health
+    expectJson: { status: ok }
+
+signals:
+  - name: latency_p95_ms
+    description: 95th percentile latency of the target's requests over the last minute
+    source: { kind: http-json, url: "${u}/health", path: latency_ms.p95 }
+    unit: ms
+    direction: lower_is_better
+    alert: { above: 250 }
+    role: performance
+  - name: error_rate
+    description: share of failed requests over the last minute
+    source: { kind: http-json, url: "${u}/health", path: error_rate }
+    unit: ratio
+    direction: lower_is_better
+    alert: { above: 0.05 }
+    role: performance
+  - name: errors_per_s
+    source: { kind: prometheus, url: "${u}/metrics", metric: 'demo_requests_total{status="error"}', mode: rate }
+    unit: 1/s
+    direction: lower_is_better
+  - name: jobs_per_s
+    description: productivity of the background worker (alive is not the same as working)
+    source: { kind: prometheus, url: "${u}/metrics", metric: demo_jobs_processed_total, mode: rate }
+    unit: 1/s
+    direction: higher_is_better
+    role: productivity
+  - name: error_log_lines
+    source: { kind: log-count, file: logs/app.log, pattern: " ERROR ", window: 5m, fromStart: true }
+    unit: lines
+    direction: lower_is_better
+  - name: worker_lock_age_s
+    description: seconds since the worker last touched its lock; grows when it hangs
+    source: { kind: file-age, path: run/worker.lock }
+    unit: s
+    direction: lower_is_better
+    alert: { above: 30 }
+    role: productivity
+  - name: rss_mb
+    source: { kind: process, pidFile: run/demo.pid, metric: rss_mb }
+    unit: MiB
+    direction: lower_is_better
+    alert: { above: 400 }
+    role: resource
+  - name: commits
+    description: commits on the target branch (kaizen's changes land as commits)
+    source: { kind: command, command: ["git", "rev-list", "--count", "HEAD"] }
+    unit: count
+    direction: higher_is_better
+
+schedule:
+  observe: 1s
+`;
+}

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import type { Db } from './db.js';
+
+export interface NewEvent {
+  kind: string;
+  target?: string;
+  interventionId?: string;
+  data?: Record<string, unknown>;
+}
+
+export const EventRow = z.object({
+  id: z.number(),
+  t: z.number(),
+  kind: z.string(),
+  target: z.string().nullable(),
+  interventionId: z.string().nullable(),
+  data: z.record(z.string(), z.unknown()),
+});
+export type EventRow = z.infer<typeof EventRow>;
+
+/** The append-only event log: every autonomous action and why. */
+export class EventLog {
+  constructor(private readonly db: Db) {}
+
+  append(t: number, event: NewEvent): number {
+    const info = this.db
+      .prepare('INSERT INTO events (t, kind, target, intervention_id, data) VALUES (?, ?, ?, ?, ?)')
+      .run(t, event.kind, event.target ?? null, event.interventionId ?? null, JSON.stringify(event.data ?? {}));
+    return Number(info.lastInsertRowid);
+  }
+
+  list(filter: { since?: number; kind?: string; limit?: number } = {}): EventRow[] {
+    const rows = this.db
+      .prepare(
+        `SELECT id, t, kind, target, intervention_id AS interventionId, data FROM events
+         WHERE t >= ? AND (? IS NULL OR kind = ?) ORDER BY id DESC LIMIT ?`,
+      )
+      .all(filter.since ?? 0, filter.kind ?? null, filter.kind ?? null, filter.limit ?? 100) as Record<string, unknown>[];
+    return rows.map((r) => EventRow.parse({ ...r, data: JSON.parse(r.data as string) }));
+  }
+}

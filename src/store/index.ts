@@ -1,0 +1,31 @@
+import path from 'node:path';
+import { Catalog } from './catalog.js';
+import { DB_FILE, openDb, type Db, type OpenOptions } from './db.js';
+import { EventLog } from './events.js';
+import { SampleStore } from './samples.js';
+import { SourceStateStore } from './source-state.js';
+
+/** The store: one SQLite file, one object per table group. */
+export interface Store {
+  db: Db;
+  file: string;
+  catalog: Catalog;
+  samples: SampleStore;
+  sourceState: SourceStateStore;
+  events: EventLog;
+  close(): void;
+}
+
+export function openStore(dataDir: string, options: OpenOptions = {}): Store {
+  const file = dataDir === ':memory:' ? dataDir : path.join(dataDir, DB_FILE);
+  const db = openDb(file, options);
+  return {
+    db,
+    file,
+    catalog: new Catalog(db),
+    samples: new SampleStore(db),
+    sourceState: new SourceStateStore(db),
+    events: new EventLog(db),
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,11 @@
+import { m0001Init } from './0001-init.js';
+
+/** One forward-only schema step. Versions are consecutive from 1; a shipped migration never changes. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Every migration, in order. Append only. */
+export const MIGRATIONS: readonly Migration[] = [m0001Init];
