@@ -17,10 +17,13 @@ export class SystemClock implements Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, Math.max(0, ms));
+      const timer = setTimeout(
+        () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        Math.max(0, ms),
+      );
       const onAbort = () => {
         clearTimeout(timer);
         reject(signal?.reason);
@@ -45,7 +48,8 @@ export class SimulatedClock implements Clock {
 
   constructor(start: number | Date | string = Date.UTC(2026, 0, 5, 12, 0, 0)) {
     this.current = typeof start === 'number' ? start : new Date(start).getTime();
-    if (!Number.isFinite(this.current)) throw new RangeError(`SimulatedClock: invalid start time ${String(start)}`);
+    if (!Number.isFinite(this.current))
+      throw new RangeError(`SimulatedClock: invalid start time ${String(start)}`);
   }
 
   now(): number {

@@ -30,7 +30,9 @@ export function selectTargets(config: KaizenConfig, name?: string): TargetConfig
   if (name === undefined) return config.targets;
   const found = config.targets.find((t) => t.name === name);
   if (!found) {
-    throw new NotFoundError(`no target named "${name}" in ${config.configPath}; targets: ${config.targets.map((t) => t.name).join(', ')}`);
+    throw new NotFoundError(
+      `no target named "${name}" in ${config.configPath}; targets: ${config.targets.map((t) => t.name).join(', ')}`,
+    );
   }
   return [found];
 }

@@ -43,14 +43,19 @@ export interface ConfigIssue {
 export class ConfigError extends KaizenError {
   readonly issues: ConfigIssue[];
 
-  constructor(code: 'CONFIG_NOT_FOUND' | 'CONFIG_INVALID' | 'CONFIG_EXISTS', message: string, issues: ConfigIssue[] = []) {
+  constructor(
+    code: 'CONFIG_NOT_FOUND' | 'CONFIG_INVALID' | 'CONFIG_EXISTS',
+    message: string,
+    issues: ConfigIssue[] = [],
+  ) {
     super(code, message);
     this.issues = issues;
   }
 
   static fromIssues(issues: ConfigIssue[]): ConfigError {
     const lines = issues.map(formatConfigIssue);
-    const head = issues.length === 1 ? lines[0]! : `${issues.length} problems in the config:\n  ${lines.join('\n  ')}`;
+    const head =
+      issues.length === 1 ? lines[0]! : `${issues.length} problems in the config:\n  ${lines.join('\n  ')}`;
     return new ConfigError('CONFIG_INVALID', head, issues);
   }
 }

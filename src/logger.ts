@@ -12,7 +12,17 @@ export function createLogger(defaultLevel: Level = 'info', env: NodeJS.ProcessEn
       level: env.KAIZEN_LOG_LEVEL ?? defaultLevel,
       base: { app: 'kaizen' },
       // Secrets must never reach a log line, whatever object a caller passes.
-      redact: { paths: ['*.token', '*.apiKey', '*.api_key', '*.authorization', '*.headers.authorization', '*.password'], censor: '[redacted]' },
+      redact: {
+        paths: [
+          '*.token',
+          '*.apiKey',
+          '*.api_key',
+          '*.authorization',
+          '*.headers.authorization',
+          '*.password',
+        ],
+        censor: '[redacted]',
+      },
     },
     destination({ fd: 2, sync: true }),
   );

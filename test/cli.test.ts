@@ -34,7 +34,13 @@ function configFile(dir: string, url: string, extra: Record<string, unknown>[] =
       dataDir: 'data',
       target: { name: 'shop', repo: '.' },
       signals: [
-        { name: 'load', source: { kind: 'http-json', url: `${url}/health`, path: 'stats.load' }, unit: 'jobs', direction: 'lower_is_better', alert: { above: 10 } },
+        {
+          name: 'load',
+          source: { kind: 'http-json', url: `${url}/health`, path: 'stats.load' },
+          unit: 'jobs',
+          direction: 'lower_is_better',
+          alert: { above: 10 },
+        },
         ...extra,
       ],
     }),
@@ -50,12 +56,15 @@ describe('kaizen --help', () => {
     for (const c of COMMANDS) expect(r.out).toMatch(new RegExp(`^  ${c}\\b.*\\S`, 'm'));
   });
 
-  it.each([['init'], ['config', 'check'], ['observe'], ['status'], ['signals'], ['demo']])('%s has its own --help', async (...cmd) => {
-    const r = await runCli(...cmd, '--help');
+  it.each([['init'], ['config', 'check'], ['observe'], ['status'], ['signals'], ['demo']])(
+    '%s has its own --help',
+    async (...cmd) => {
+      const r = await runCli(...cmd, '--help');
 
-    expect(r.code).toBe(0);
-    expect(r.out).toContain(`Usage: kaizen ${cmd.join(' ')}`);
-  });
+      expect(r.code).toBe(0);
+      expect(r.out).toContain(`Usage: kaizen ${cmd.join(' ')}`);
+    },
+  );
 
   it('refuses an unknown command with a pointer to --help', async () => {
     const r = await runCli('obsrve');
@@ -89,7 +98,9 @@ describe('kaizen init', () => {
     const r = await runCli('init', '--repo', repo, '--config', config);
 
     expect(r.code).toBe(78);
-    expect(r.err).toBe(`kaizen: ${config} already exists; pass --force to overwrite it, or --config to write elsewhere\n`);
+    expect(r.err).toBe(
+      `kaizen: ${config} already exists; pass --force to overwrite it, or --config to write elsewhere\n`,
+    );
     expect(readFileSync(config, 'utf8')).toBe('mine\n');
   });
 
@@ -99,7 +110,9 @@ describe('kaizen init', () => {
     const r = await runCli('init', '--repo', dir, '--config', path.join(dir, 'kaizen.yaml'));
 
     expect(r.code).toBe(64);
-    expect(r.err).toContain(`--repo ${dir} is not a git repository: kaizen lands every change as a git commit there; run "git init" in it first`);
+    expect(r.err).toContain(
+      `--repo ${dir} is not a git repository: kaizen lands every change as a git commit there; run "git init" in it first`,
+    );
     expect(existsSync(path.join(dir, 'kaizen.yaml'))).toBe(false);
   });
 });
@@ -108,12 +121,17 @@ describe('kaizen config check', () => {
   it('prints every problem with file and line and exits 78', async () => {
     const dir = tempDir();
     const file = path.join(dir, 'kaizen.yaml');
-    writeFileSync(file, 'target:\n  name: shop\n  repo: .\nsignals:\n  - name: x\n    source: { kind: file-age, path: a }\n    unit: s\n    direction: up\n');
+    writeFileSync(
+      file,
+      'target:\n  name: shop\n  repo: .\nsignals:\n  - name: x\n    source: { kind: file-age, path: a }\n    unit: s\n    direction: up\n',
+    );
 
     const r = await runCli('config', 'check', '--config', file);
 
     expect(r.code).toBe(78);
-    expect(r.err).toBe(`kaizen: ${file}:8 signals[0].direction: expected "higher_is_better" or "lower_is_better", got "up"\n`);
+    expect(r.err).toBe(
+      `kaizen: ${file}:8 signals[0].direction: expected "higher_is_better" or "lower_is_better", got "up"\n`,
+    );
   });
 
   it('says how to start when there is no config', async () => {
@@ -122,7 +140,9 @@ describe('kaizen config check', () => {
     const r = await runCli('config', 'check', '--config', missing);
 
     expect(r.code).toBe(78);
-    expect(r.err).toBe(`kaizen: no config file at ${missing}: run "kaizen init" to write a starter config, or pass --config FILE\n`);
+    expect(r.err).toBe(
+      `kaizen: no config file at ${missing}: run "kaizen init" to write a starter config, or pass --config FILE\n`,
+    );
   });
 });
 
@@ -158,7 +178,9 @@ describe('observe, status and signals', () => {
     const [outcome] = JSON.parse(r.out);
     expect(outcome.value).toBeUndefined();
     expect(outcome.error).toMatch(/load/);
-    expect(JSON.parse(series.out).points).toEqual([expect.objectContaining({ value: null, error: outcome.error })]);
+    expect(JSON.parse(series.out).points).toEqual([
+      expect.objectContaining({ value: null, error: outcome.error }),
+    ]);
   });
 
   it('explains an unknown signal, an ambiguous --since and an unknown target', async () => {

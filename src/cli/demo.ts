@@ -28,9 +28,13 @@ export interface DemoOptions {
  */
 export async function run(opts: DemoOptions, io: Io): Promise<void> {
   const ticks = Number(opts.ticks);
-  if (!Number.isInteger(ticks) || ticks < 1 || ticks > 1000) throw new UsageError(`--ticks ${opts.ticks}: expected a whole number from 1 to 1000`);
+  if (!Number.isInteger(ticks) || ticks < 1 || ticks > 1000)
+    throw new UsageError(`--ticks ${opts.ticks}: expected a whole number from 1 to 1000`);
   const intervalMs = parseDuration(opts.interval);
-  if (intervalMs === undefined) throw new UsageError(`--interval ${JSON.stringify(opts.interval)}: expected a duration such as 1s or 500ms`);
+  if (intervalMs === undefined)
+    throw new UsageError(
+      `--interval ${JSON.stringify(opts.interval)}: expected a duration such as 1s or 500ms`,
+    );
 
   const dir = path.resolve(opts.dir ?? mkdtempSync(path.join(os.tmpdir(), 'kaizen-demo-')));
   mkdirSync(dir, { recursive: true });
@@ -47,7 +51,9 @@ export async function run(opts: DemoOptions, io: Io): Promise<void> {
   const rt = compose(loadConfig(configPath), { clock });
   try {
     const demoTarget = rt.config.targets[0]!;
-    io.out('== Observe: every signal sampled from the live target, errors stored as errors, never as numbers');
+    io.out(
+      '== Observe: every signal sampled from the live target, errors stored as errors, never as numbers',
+    );
     for (let i = 1; i <= ticks; i++) {
       const { outcomes } = await observeTick(rt, demoTarget);
       io.out(`\n-- tick ${i} of ${ticks}`);
@@ -55,7 +61,11 @@ export async function run(opts: DemoOptions, io: Io): Promise<void> {
       if (i < ticks) await clock.sleep(intervalMs);
     }
     io.out('\n== Status (what the proposer will read): last value, age, 24 h trend, alert state');
-    io.out(renderStatus(buildDigest(rt, demoTarget, { staleAfterMs: 3 * rt.config.schedule.observeMs + intervalMs }).signals));
+    io.out(
+      renderStatus(
+        buildDigest(rt, demoTarget, { staleAfterMs: 3 * rt.config.schedule.observeMs + intervalMs }).signals,
+      ),
+    );
     io.out(
       '\nThe demo target ships with errorRate 0.08 in its config.json: error_rate is above its 0.05 alert threshold.' +
         '\nNext stages (proposing, guarding, applying and validating a fix) are being built; see README.md.',
@@ -69,7 +79,10 @@ export async function run(opts: DemoOptions, io: Io): Promise<void> {
     } else {
       await target.stop();
       if (!opts.dir) rmSync(dir, { recursive: true, force: true });
-      io.out('\nkaizen demo: demo target stopped' + (opts.dir ? `; files left in ${dir}` : ', scratch folder removed'));
+      io.out(
+        '\nkaizen demo: demo target stopped' +
+          (opts.dir ? `; files left in ${dir}` : ', scratch folder removed'),
+      );
     }
   }
 }

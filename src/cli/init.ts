@@ -14,14 +14,24 @@ export async function run(opts: { repo: string; config: string; force?: boolean 
   }
   const branch = currentBranch(repo);
   if (branch === undefined) {
-    throw new UsageError(`--repo ${opts.repo} is not a git repository: kaizen lands every change as a git commit there; run "git init" in it first`);
+    throw new UsageError(
+      `--repo ${opts.repo} is not a git repository: kaizen lands every change as a git commit there; run "git init" in it first`,
+    );
   }
   if (existsSync(configPath) && !opts.force) {
-    throw new ConfigError('CONFIG_EXISTS', `${opts.config} already exists; pass --force to overwrite it, or --config to write elsewhere`);
+    throw new ConfigError(
+      'CONFIG_EXISTS',
+      `${opts.config} already exists; pass --force to overwrite it, or --config to write elsewhere`,
+    );
   }
   let repoRel = path.relative(path.dirname(configPath), repo) || '.';
   if (!repoRel.startsWith('.') && !path.isAbsolute(repoRel)) repoRel = `./${repoRel}`;
-  const name = path.basename(repo).toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^[^a-z]+/, '') || 'target';
+  const name =
+    path
+      .basename(repo)
+      .toLowerCase()
+      .replace(/[^a-z0-9_]+/g, '_')
+      .replace(/^[^a-z]+/, '') || 'target';
   const text = starterConfig({ name: name.slice(0, 64), repo: repoRel, branch });
   parseConfig(text, configPath); // the starter must be valid; fail here rather than hand the user a broken file
   writeFileSync(configPath, text, { flag: 'w' });
@@ -31,7 +41,10 @@ export async function run(opts: { repo: string; config: string; force?: boolean 
 
 function currentBranch(repo: string): string | undefined {
   try {
-    const out = execFileSync('git', ['symbolic-ref', '--short', 'HEAD'], { cwd: repo, stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('git', ['symbolic-ref', '--short', 'HEAD'], {
+      cwd: repo,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     return out.toString().trim() || undefined;
   } catch {
     return undefined;

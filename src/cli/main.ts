@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { exitCodeFor, KaizenError } from '../errors.js';
 import { processIo, type Io } from './io.js';
@@ -30,8 +31,14 @@ const targetOption = () => new Option('-t, --target <name>', 'only this target (
 function buildProgram(io: Io): Command {
   const program = new Command('kaizen')
     .description('Watches a running system from the outside and improves it inside hard safety rails.')
-    .version(process.env.npm_package_version ?? '0.1.0', '-V, --version')
-    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .version(packageVersion(), '-V, --version')
+    .configureOutput({
+      writeOut: (s) => io.out(s.trimEnd()),
+      writeErr: (s) => io.err(s.trimEnd()),
+      // Wide enough that every command's summary stays on one line.
+      getOutHelpWidth: () => Math.max(process.stdout.columns ?? 0, 120),
+      getErrHelpWidth: () => Math.max(process.stderr.columns ?? 0, 120),
+    })
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
 
@@ -86,4 +93,12 @@ function buildProgram(io: Io): Command {
     .action(async (opts) => (await import('./demo.js')).run(opts, io));
 
   return program;
+}
+
+function packageVersion(): string {
+  // src/cli and dist/cli both sit two levels below the package root.
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
 }

@@ -9,7 +9,9 @@ export async function run(opts: { config?: string; target?: string; json?: boole
     const outcomes: SampleOutcome[] = [];
     for (const target of selectTargets(rt.config, opts.target)) {
       if (target.signals.length === 0) {
-        io.err(`target ${target.name} has no signals yet: add some under "signals:" in ${rt.config.configPath}`);
+        io.err(
+          `target ${target.name} has no signals yet: add some under "signals:" in ${rt.config.configPath}`,
+        );
         continue;
       }
       outcomes.push(...(await observeTick(rt, target)).outcomes);
@@ -23,6 +25,13 @@ export async function run(opts: { config?: string; target?: string; json?: boole
 export function renderOutcomes(outcomes: SampleOutcome[]): string {
   return formatTable(
     ['TARGET', 'SIGNAL', 'VALUE', 'UNIT', 'TOOK', 'ERROR'],
-    outcomes.map((o) => [o.target, o.signal, o.error === undefined ? formatNumber(o.value) : '-', o.unit, `${o.tookMs}ms`, o.error ?? '']),
+    outcomes.map((o) => [
+      o.target,
+      o.signal,
+      o.error === undefined ? formatNumber(o.value) : '-',
+      o.unit,
+      `${o.tookMs}ms`,
+      o.error ?? '',
+    ]),
   );
 }

@@ -4,22 +4,32 @@ import { HOUR_MS } from '../store/samples.js';
 import { formatNumber, formatTable, printJson, type Io } from './io.js';
 import { withRuntime } from './runtime.js';
 
-export async function run(name: string, opts: { config?: string; since: string; json?: boolean }, io: Io): Promise<void> {
+export async function run(
+  name: string,
+  opts: { config?: string; since: string; json?: boolean },
+  io: Io,
+): Promise<void> {
   const sinceMs = parseDuration(opts.since);
   if (sinceMs === undefined || sinceMs <= 0) {
     throw new UsageError(`--since ${JSON.stringify(opts.since)}: expected a duration such as 30m, 24h or 7d`);
   }
   await withRuntime(opts, async (rt) => {
-    const [targetName, signalName] = name.includes('/') ? (name.split('/', 2) as [string, string]) : [undefined, name];
+    const [targetName, signalName] = name.includes('/')
+      ? (name.split('/', 2) as [string, string])
+      : [undefined, name];
     const matches = rt.config.targets
       .filter((t) => targetName === undefined || t.name === targetName)
       .flatMap((t) => t.signals.filter((s) => s.name === signalName).map((s) => ({ target: t, signal: s })));
     if (matches.length === 0) {
       const known = rt.config.targets.flatMap((t) => t.signals.map((s) => `${t.name}/${s.name}`));
-      throw new NotFoundError(`no signal "${name}"; known signals: ${known.join(', ') || 'none (add some to the config)'}`);
+      throw new NotFoundError(
+        `no signal "${name}"; known signals: ${known.join(', ') || 'none (add some to the config)'}`,
+      );
     }
     if (matches.length > 1) {
-      throw new UsageError(`signal "${name}" exists in several targets; say which: ${matches.map((m) => `${m.target.name}/${name}`).join(', ')}`);
+      throw new UsageError(
+        `signal "${name}" exists in several targets; say which: ${matches.map((m) => `${m.target.name}/${name}`).join(', ')}`,
+      );
     }
     const { target, signal } = matches[0]!;
     const row = rt.store.catalog.signalsOf(target.name).get(signal.name);
@@ -28,20 +38,41 @@ export async function run(name: string, opts: { config?: string; since: string; 
     const raw = row ? rt.store.samples.range(row.id, from, now) : [];
     // Older than raw retention, the hourly rollups (means) stand in for the raw samples.
     const firstRaw = raw[0]?.t ?? now;
-    const hourly = row && from < firstRaw ? rt.store.samples.hourly(row.id, from, Math.floor(firstRaw / HOUR_MS) * HOUR_MS) : [];
+    const hourly =
+      row && from < firstRaw
+        ? rt.store.samples.hourly(row.id, from, Math.floor(firstRaw / HOUR_MS) * HOUR_MS)
+        : [];
     const points = [
-      ...hourly.map((h) => ({ t: h.hour, value: h.n > 0 ? h.sum! / h.n : null, error: h.n === 0 ? `${h.errors} error sample(s)` : null, rollup: 'hourly' as const })),
+      ...hourly.map((h) => ({
+        t: h.hour,
+        value: h.n > 0 ? h.sum! / h.n : null,
+        error: h.n === 0 ? `${h.errors} error sample(s)` : null,
+        rollup: 'hourly' as const,
+      })),
       ...raw.map((s) => ({ t: s.t, value: s.value ?? null, error: s.error ?? null })),
     ];
-    if (opts.json) return printJson(io, { target: target.name, signal: signal.name, unit: signal.unit, since: from, points });
+    if (opts.json)
+      return printJson(io, {
+        target: target.name,
+        signal: signal.name,
+        unit: signal.unit,
+        since: from,
+        points,
+      });
     if (points.length === 0) {
-      io.out(`no samples of ${target.name}/${signal.name} in the last ${opts.since}; run "kaizen observe" to take one`);
+      io.out(
+        `no samples of ${target.name}/${signal.name} in the last ${opts.since}; run "kaizen observe" to take one`,
+      );
       return;
     }
     io.out(
       formatTable(
         ['TIME', `VALUE (${signal.unit})`, 'ERROR'],
-        points.map((p) => [new Date(p.t).toISOString() + ('rollup' in p ? ' (hourly mean)' : ''), formatNumber(p.value), p.error ?? '']),
+        points.map((p) => [
+          new Date(p.t).toISOString() + ('rollup' in p ? ' (hourly mean)' : ''),
+          formatNumber(p.value),
+          p.error ?? '',
+        ]),
       ),
     );
   });

@@ -92,7 +92,7 @@ const badConfigs: BadCase[] = [
       '    direction: lower_is_better', //                    9
     ),
     message:
-      '{file}:7 signals[0].source.kind: expected kind to be one of "http-json", "prometheus", "command", "log-count", "file-age", "process", got nothing',
+      '{file}:6 signals[0].source.kind: expected kind to be one of "http-json", "prometheus", "command", "log-count", "file-age", "process", got nothing',
   },
   {
     name: 'unknown key (typo)',
@@ -102,7 +102,8 @@ const badConfigs: BadCase[] = [
       '  repo: ./shop', //    3
       '  brnach: main', //    4
     ),
-    message: '{file}:4 target.brnach: unknown key: remove it or check its spelling against the config reference in README.md',
+    message:
+      '{file}:4 target.brnach: unknown key: remove it or check its spelling against the config reference in README.md',
   },
   {
     name: 'missing required key (unit)',
@@ -154,7 +155,8 @@ const badConfigs: BadCase[] = [
       'schedule:', //             4
       '  observe: 5 minutes', //  5
     ),
-    message: '{file}:5 schedule.observe: expected a duration such as "30s", "5m", "2h" or "14d", got "5 minutes"',
+    message:
+      '{file}:5 schedule.observe: expected a duration such as "30s", "5m", "2h" or "14d", got "5 minutes"',
   },
   {
     name: 'duration as a bare number',
@@ -187,9 +189,10 @@ const badConfigs: BadCase[] = [
       '  name: shop', //              2
       '  repo: ./shop', //            3
       'schedule:', //                 4
-      '  metaReview: "0 25 * * 1"', //5
+      '  metaReview: "0 25 * * 1"', // 5
     ),
-    message: '{file}:5 schedule.metaReview: expected a cron expression such as "0 3 * * *", got "0 25 * * 1" (Invalid value for hour: 25)',
+    message:
+      '{file}:5 schedule.metaReview: expected a cron expression such as "0 3 * * *", got "0 25 * * 1" (Invalid value for hour: 25)',
   },
   {
     name: 'bad time zone',
@@ -200,7 +203,8 @@ const badConfigs: BadCase[] = [
       '  name: shop', //              4
       '  repo: ./shop', //            5
     ),
-    message: '{file}:2 timeZone: expected an IANA time zone such as "UTC" or "Europe/Berlin", got "Mars/Olympus"',
+    message:
+      '{file}:2 timeZone: expected an IANA time zone such as "UTC" or "Europe/Berlin", got "Mars/Olympus"',
   },
   {
     name: 'ftp:// URL',
@@ -211,7 +215,8 @@ const badConfigs: BadCase[] = [
       '  health:', //                             4
       '    url: ftp://example.com/health', //     5
     ),
-    message: '{file}:5 target.health.url: expected an http:// or https:// URL, got "ftp://example.com/health"',
+    message:
+      '{file}:5 target.health.url: expected an http:// or https:// URL, got "ftp://example.com/health"',
   },
   {
     name: 'not a URL at all',
@@ -237,7 +242,8 @@ const badConfigs: BadCase[] = [
       '    unit: lines', //                                                 7
       '    direction: lower_is_better', //                                  8
     ),
-    message: '{file}:6 signals[0].source.pattern: expected a regular expression, got "(ERROR" (Unterminated group)',
+    message:
+      '{file}:6 signals[0].source.pattern: expected a regular expression, got "(ERROR" (Unterminated group)',
   },
   {
     name: 'command string without shell: true',
@@ -349,7 +355,8 @@ const badConfigs: BadCase[] = [
       '        unit: s', //                               11
       '        direction: lower_is_better', //            12
     ),
-    message: '{file}:9 targets[0].signals[1].name: duplicate signal name "age_s" (also targets[0].signals[0])',
+    message:
+      '{file}:9 targets[0].signals[1].name: duplicate signal name "age_s" (also targets[0].signals[0])',
   },
   {
     name: 'duplicate target names',
@@ -372,7 +379,7 @@ const badConfigs: BadCase[] = [
       '  - name: blog', //    5
       '    repo: ./blog', //  6
     ),
-    message: '{file}:5 targets: use either target + signals, or targets, not both',
+    message: '{file}:4 targets: use either target + signals, or targets, not both',
   },
   {
     name: 'neither target nor targets',
@@ -435,6 +442,18 @@ const badConfigs: BadCase[] = [
     message: '{file}:4: YAML syntax: expected one document, got a second one (remove the "---" line)',
   },
   {
+    name: 'a mapping where a list belongs (block value: the key line is named)',
+    text: yaml(
+      'target:', //             1
+      '  name: shop', //        2
+      '  repo: ./shop', //      3
+      'signals:', //            4
+      '  name: latency_ms', //  5
+      '  unit: ms', //          6
+    ),
+    message: '{file}:4 signals: expected a list, got a mapping',
+  },
+  {
     name: 'a list instead of a mapping',
     text: yaml(
       '- name: shop', //        1
@@ -486,7 +505,8 @@ const badConfigs: BadCase[] = [
       '    - url: https://hooks.example.com/x', // 6
       '      format: teams', //                   7
     ),
-    message: '{file}:7 notifications.webhooks[0].format: expected one of "generic", "slack", "discord", got "teams"',
+    message:
+      '{file}:7 notifications.webhooks[0].format: expected one of "generic", "slack", "discord", got "teams"',
   },
   {
     name: 'a list where a scalar belongs (health expectJson)',
@@ -499,7 +519,8 @@ const badConfigs: BadCase[] = [
       '    expectJson:', //                       6
       '      status: [ok, fine]', //              7
     ),
-    message: '{file}:7 target.health.expectJson.status: expected a string, a number, true/false or null, got a list',
+    message:
+      '{file}:7 target.health.expectJson.status: expected a string, a number, true/false or null, got a list',
   },
   {
     name: 'several errors at once, sorted by line',
@@ -547,13 +568,18 @@ describe('loadConfig rejects bad configs with a message a person can act on', ()
   it('names the file relative to the working directory when it is inside it', () => {
     const err = (() => {
       try {
-        parseConfig(yaml('target:', '  name: shop', '  repo: ./shop', 'timeZone: Mars/Olympus'), path.resolve('kaizen.yaml'));
+        parseConfig(
+          yaml('target:', '  name: shop', '  repo: ./shop', 'timeZone: Mars/Olympus'),
+          path.resolve('kaizen.yaml'),
+        );
       } catch (e) {
         return e as ConfigError;
       }
       throw new Error('expected a ConfigError');
     })();
-    expect(err.message).toBe('kaizen.yaml:4 timeZone: expected an IANA time zone such as "UTC" or "Europe/Berlin", got "Mars/Olympus"');
+    expect(err.message).toBe(
+      'kaizen.yaml:4 timeZone: expected an IANA time zone such as "UTC" or "Europe/Berlin", got "Mars/Olympus"',
+    );
     expect(err.issues).toEqual([
       {
         file: 'kaizen.yaml',
@@ -568,7 +594,9 @@ describe('loadConfig rejects bad configs with a message a person can act on', ()
     const file = path.join(dir, 'nowhere', 'kaizen.yaml');
     const err = loadError(file);
     expect(err.code).toBe('CONFIG_NOT_FOUND');
-    expect(err.message).toBe(`no config file at ${file}: run "kaizen init" to write a starter config, or pass --config FILE`);
+    expect(err.message).toBe(
+      `no config file at ${file}: run "kaizen init" to write a starter config, or pass --config FILE`,
+    );
   });
 });
 
@@ -580,12 +608,26 @@ describe('loadConfig accepts good configs', () => {
     const config = loadConfig(file);
     expect(config.configPath).toBe(file);
     expect(config.timeZone).toBe('UTC');
-    expect(config.schedule).toEqual({ observeMs: 300_000, proposeMs: 3_600_000, distill: '0 3 * * *', metaReview: '0 6 * * 1' });
-    expect(config.retention).toEqual({ rawSamplesMs: 14 * 86_400_000, rollupsMs: 365 * 86_400_000, deleteBatch: 5000 });
+    expect(config.schedule).toEqual({
+      observeMs: 300_000,
+      proposeMs: 3_600_000,
+      distill: '0 3 * * *',
+      metaReview: '0 6 * * 1',
+    });
+    expect(config.retention).toEqual({
+      rawSamplesMs: 14 * 86_400_000,
+      rollupsMs: 365 * 86_400_000,
+      deleteBatch: 5000,
+    });
     expect(config.observe).toEqual({ concurrency: 16 });
     expect(config.guard).toEqual({ policy: 'guards/default.yaml', shadow: false });
     expect(config.proposer).toEqual({ provider: 'auto', contextTokens: 16000 });
-    expect(config.validation).toEqual({ windowMs: 3_600_000, denseIntervalMs: 30_000, confidence: 0.98, tolerance: 0.25 });
+    expect(config.validation).toEqual({
+      windowMs: 3_600_000,
+      denseIntervalMs: 30_000,
+      confidence: 0.98,
+      tolerance: 0.25,
+    });
     expect(config.notifications).toEqual({ webhooks: [] });
     expect(config.server).toEqual({ enabled: true, host: '127.0.0.1', port: 7878, tokenEnv: 'KAIZEN_TOKEN' });
     expect(config.targets).toHaveLength(1);
@@ -596,7 +638,10 @@ describe('loadConfig accepts good configs', () => {
   });
 
   it('resolves relative repo and dataDir paths against the config file’s folder, not the working directory', () => {
-    const file = writeConfig(yaml('dataDir: state/kaizen', 'target:', '  name: shop', '  repo: ../shop'), 'nested/conf');
+    const file = writeConfig(
+      yaml('dataDir: state/kaizen', 'target:', '  name: shop', '  repo: ../shop'),
+      'nested/conf',
+    );
     const folder = path.dirname(file);
     const config = loadConfig(file);
     expect(config.dataDir).toBe(path.join(folder, 'state', 'kaizen'));
@@ -610,7 +655,9 @@ describe('loadConfig accepts good configs', () => {
   it('keeps absolute paths as they are', () => {
     const repo = path.join(dir, 'abs-repo');
     const data = path.join(dir, 'abs-data');
-    const config = loadConfig(writeConfig(yaml(`dataDir: ${data}`, 'target:', '  name: shop', `  repo: ${repo}`)));
+    const config = loadConfig(
+      writeConfig(yaml(`dataDir: ${data}`, 'target:', '  name: shop', `  repo: ${repo}`)),
+    );
     expect(config.dataDir).toBe(data);
     expect(config.targets[0]?.repoPath).toBe(repo);
   });
@@ -732,7 +779,11 @@ describe('loadConfig accepts good configs', () => {
     expect(config.retention).toMatchObject({ rawSamplesMs: 14 * 86_400_000, rollupsMs: 90 * 86_400_000 });
     expect(config.validation).toMatchObject({ windowMs: 3_600_000, denseIntervalMs: 10_000 });
     const target = config.targets[0];
-    expect(target?.deploy).toEqual({ command: ['./deploy.sh', '--prod'], timeoutMs: 600_000, stabilisationMs: 45_000 });
+    expect(target?.deploy).toEqual({
+      command: ['./deploy.sh', '--prod'],
+      timeoutMs: 600_000,
+      stabilisationMs: 45_000,
+    });
     expect(target?.health).toEqual({
       url: 'https://shop.example.com/health',
       expectStatus: 200,
@@ -808,7 +859,13 @@ describe('loadConfig accepts good configs', () => {
     const sources = config.targets[0]!.signals.map((s) => s.source);
     expect(new Set(sources.map((s) => s.kind))).toEqual(new Set(SOURCE_KINDS));
     expect(sources).toEqual([
-      { kind: 'http-json', url: 'http://127.0.0.1:8080/stats', path: 'items[0].value', headers: { 'X-Token': 'abc' }, timeoutMs: 5000 },
+      {
+        kind: 'http-json',
+        url: 'http://127.0.0.1:8080/stats',
+        path: 'items[0].value',
+        headers: { 'X-Token': 'abc' },
+        timeoutMs: 5000,
+      },
       {
         kind: 'prometheus',
         url: 'http://127.0.0.1:8080/metrics',
@@ -818,9 +875,23 @@ describe('loadConfig accepts good configs', () => {
         headers: {},
         timeoutMs: 5000,
       },
-      { kind: 'command', command: ['./scripts/depth.sh', '--json'], shell: false, cwd: 'scripts', env: { MODE: 'fast' }, timeoutMs: 5000 },
+      {
+        kind: 'command',
+        command: ['./scripts/depth.sh', '--json'],
+        shell: false,
+        cwd: 'scripts',
+        env: { MODE: 'fast' },
+        timeoutMs: 5000,
+      },
       { kind: 'command', command: './depth.sh | wc -l', shell: true, env: {}, timeoutMs: 5000 },
-      { kind: 'log-count', file: '/var/log/app.log', pattern: '^\\d+ ERROR', fromStart: true, windowMs: 300_000, timeoutMs: 5000 },
+      {
+        kind: 'log-count',
+        file: '/var/log/app.log',
+        pattern: '^\\d+ ERROR',
+        fromStart: true,
+        windowMs: 300_000,
+        timeoutMs: 5000,
+      },
       { kind: 'file-age', path: 'run/worker.lock', ifMissing: 'error', timeoutMs: 5000 },
       { kind: 'process', pidFile: 'run/app.pid', metric: 'rss_mb', timeoutMs: 5000 },
       { kind: 'process', name: 'postgres', metric: 'cpu_percent', timeoutMs: 5000 },
@@ -847,8 +918,12 @@ describe('loadConfig accepts good configs', () => {
 
 describe('resolveConfigPath', () => {
   it('prefers an explicit path, then $KAIZEN_CONFIG, then ./kaizen.yaml', () => {
-    expect(resolveConfigPath('conf/k.yaml', { KAIZEN_CONFIG: '/etc/kaizen.yaml' }, '/home/me')).toBe('/home/me/conf/k.yaml');
-    expect(resolveConfigPath(undefined, { KAIZEN_CONFIG: '/etc/kaizen.yaml' }, '/home/me')).toBe('/etc/kaizen.yaml');
+    expect(resolveConfigPath('conf/k.yaml', { KAIZEN_CONFIG: '/etc/kaizen.yaml' }, '/home/me')).toBe(
+      '/home/me/conf/k.yaml',
+    );
+    expect(resolveConfigPath(undefined, { KAIZEN_CONFIG: '/etc/kaizen.yaml' }, '/home/me')).toBe(
+      '/etc/kaizen.yaml',
+    );
     expect(resolveConfigPath(undefined, {}, '/home/me')).toBe('/home/me/kaizen.yaml');
   });
 });

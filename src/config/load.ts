@@ -9,7 +9,11 @@ import { KaizenConfigInput, formatPath, type KaizenConfig } from './schema.js';
 export const DEFAULT_CONFIG_FILE = 'kaizen.yaml';
 
 /** Where the config is: an explicit path, else $KAIZEN_CONFIG, else ./kaizen.yaml. */
-export function resolveConfigPath(explicit?: string, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
+export function resolveConfigPath(
+  explicit?: string,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): string {
   return path.resolve(cwd, explicit ?? env.KAIZEN_CONFIG ?? DEFAULT_CONFIG_FILE);
 }
 
@@ -32,11 +36,12 @@ export function parseConfig(text: string, configPath: string): KaizenConfig {
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
 
   if (doc.errors.length > 0) {
+    // An error found at the end of the input (an unclosed quote or bracket) would point past the last line.
+    const lastOffset = Math.max(0, text.trimEnd().length - 1);
     throw ConfigError.fromIssues(
       doc.errors.map((e) => ({
         file,
-        // linePos is only filled in with prettyErrors; pos (offsets) always is.
-        line: e.linePos?.[0]?.line ?? lineCounter.linePos(e.pos[0]).line,
+        line: lineCounter.linePos(Math.min(e.pos[0], lastOffset)).line,
         path: '',
         message:
           e.code === 'MULTIPLE_DOCS'
@@ -48,7 +53,9 @@ export function parseConfig(text: string, configPath: string): KaizenConfig {
 
   const raw: unknown = doc.toJS() ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw ConfigError.fromIssues([{ file, line: 1, path: '', message: `expected a mapping of settings, got ${describeValue(raw)}` }]);
+    throw ConfigError.fromIssues([
+      { file, line: 1, path: '', message: `expected a mapping of settings, got ${describeValue(raw)}` },
+    ]);
   }
 
   const result = KaizenConfigInput.safeParse(raw, { reportInput: true });
@@ -74,12 +81,22 @@ function normalise(input: KaizenConfigInput, configPath: string): KaizenConfig {
 
 type ZodIssue = z.core.$ZodIssue;
 
-function toConfigIssues(issue: ZodIssue, doc: Document, lineCounter: LineCounter, file: string): ConfigIssue[] {
+function toConfigIssues(
+  issue: ZodIssue,
+  doc: Document,
+  lineCounter: LineCounter,
+  file: string,
+): ConfigIssue[] {
   const line = (p: readonly PropertyKey[]) => lineOf(doc, lineCounter, p);
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => {
       const p = [...issue.path, key];
-      return { file, line: line(p), path: formatPath(p), message: 'unknown key: remove it or check its spelling against the config reference in README.md' };
+      return {
+        file,
+        line: line(p),
+        path: formatPath(p),
+        message: 'unknown key: remove it or check its spelling against the config reference in README.md',
+      };
     });
   }
   return [{ file, line: line(issue.path), path: formatPath(issue.path), message: describeIssue(issue) }];
@@ -90,11 +107,15 @@ const ZOD_DEFAULT = /^(Invalid\b|Too (big|small)\b)/;
 
 function describeIssue(issue: ZodIssue): string {
   let input = 'input' in issue ? issue.input : undefined;
-  const discriminated = issue.code === 'invalid_union' && 'discriminator' in issue && typeof input === 'object' && input !== null;
+  const discriminated =
+    issue.code === 'invalid_union' && 'discriminator' in issue && typeof input === 'object' && input !== null;
   if (discriminated) input = (input as Record<string, unknown>)[String(issue.discriminator)];
-  const got = input === undefined && issue.code !== 'invalid_type' && !discriminated ? undefined : describeValue(input);
+  const got =
+    input === undefined && issue.code !== 'invalid_type' && !discriminated ? undefined : describeValue(input);
   if (!ZOD_DEFAULT.test(issue.message)) {
-    return got !== undefined && issue.code !== 'custom' && !issue.message.includes(', got ') ? `${issue.message}, got ${got}` : issue.message;
+    return got !== undefined && issue.code !== 'custom' && !issue.message.includes(', got ')
+      ? `${issue.message}, got ${got}`
+      : issue.message;
   }
   switch (issue.code) {
     case 'invalid_type':
@@ -103,18 +124,27 @@ function describeIssue(issue: ZodIssue): string {
       return `expected ${article(issue.expected)}, got ${got}`;
     case 'invalid_value': {
       const opts = issue.values.map((v) => JSON.stringify(v));
-      const list = opts.length === 2 ? `${opts[0]} or ${opts[1]}` : opts.length === 1 ? opts[0] : `one of ${opts.join(', ')}`;
+      const list =
+        opts.length === 2
+          ? `${opts[0]} or ${opts[1]}`
+          : opts.length === 1
+            ? opts[0]
+            : `one of ${opts.join(', ')}`;
       return `expected ${list}, got ${got}`;
     }
     case 'invalid_union': {
       // z.union([a, b]): name what each alternative expected, when each failed on the value's type.
       const expected = issue.errors.map((branch) => {
         const first = branch[0];
-        if (branch.length !== 1 || first?.code !== 'invalid_type' || first.path.length !== 0) return undefined;
+        if (branch.length !== 1 || first?.code !== 'invalid_type' || first.path.length !== 0)
+          return undefined;
         return first.expected === 'boolean' ? 'true/false' : article(first.expected);
       });
       if (expected.length > 0 && expected.every((e) => e !== undefined)) {
-        const list = expected.length === 2 ? expected.join(' or ') : `${expected.slice(0, -1).join(', ')} or ${expected.at(-1)}`;
+        const list =
+          expected.length === 2
+            ? expected.join(' or ')
+            : `${expected.slice(0, -1).join(', ')} or ${expected.at(-1)}`;
         return `expected ${list}, got ${got}`;
       }
       return `expected a different kind of value, got ${got}`;
@@ -122,12 +152,15 @@ function describeIssue(issue: ZodIssue): string {
     case 'invalid_format':
       return `expected ${article(issue.format)}, got ${got}`;
     case 'too_small':
-      if (issue.origin === 'array') return `expected at least ${issue.minimum} item(s), got ${arrayLength(issue.input)}`;
-      if (issue.origin === 'string' && Number(issue.minimum) === 1) return `expected a non-empty string, got ${got}`;
+      if (issue.origin === 'array')
+        return `expected at least ${issue.minimum} item(s), got ${arrayLength(issue.input)}`;
+      if (issue.origin === 'string' && Number(issue.minimum) === 1)
+        return `expected a non-empty string, got ${got}`;
       if (issue.origin === 'string') return `expected at least ${issue.minimum} character(s), got ${got}`;
       return `expected a number ${issue.inclusive ? '≥' : '>'} ${issue.minimum}, got ${got}`;
     case 'too_big':
-      if (issue.origin === 'array') return `expected at most ${issue.maximum} item(s), got ${arrayLength(issue.input)}`;
+      if (issue.origin === 'array')
+        return `expected at most ${issue.maximum} item(s), got ${arrayLength(issue.input)}`;
       if (issue.origin === 'string') return `expected at most ${issue.maximum} character(s)`;
       return `expected a number ${issue.inclusive ? '≤' : '<'} ${issue.maximum}, got ${got}`;
     default:
@@ -162,8 +195,8 @@ function lineOf(doc: Document, lineCounter: LineCounter, p: readonly PropertyKey
     if (isMap(node)) {
       const pair = node.items.find((it) => isScalar(it.key) && String(it.key.value) === String(key));
       if (!pair) break;
-      // A key with no value (`unit:`) has a null value node without a range; fall back to the key.
-      found = (isNodeLike(pair.value) && pair.value.range ? pair.value : (pair.key as Node)) ?? found;
+      // The key's line: the path names the key, and a block value (a list, a mapping) starts on a later line.
+      found = isNodeLike(pair.key) && pair.key.range ? pair.key : found;
       node = pair.value;
     } else if (isSeq(node) && typeof key === 'number') {
       const item = node.items[key];

@@ -8,11 +8,15 @@ import { Duration, describeValue } from '../util/duration.js';
  * is generated from them (`npm run docs`) and a test keeps the two in step.
  */
 
-const dur = (fallback: string, what: string) => Duration.prefault(fallback).describe(`${what} (default ${fallback})`);
+const dur = (fallback: string, what: string) =>
+  Duration.prefault(fallback).describe(`${what} (default ${fallback})`);
 
-const Name = z
+export const Name = z
   .string()
-  .regex(/^[a-z][a-z0-9_]{0,63}$/, 'expected a lower-case name of letters, digits and "_", starting with a letter');
+  .regex(
+    /^[a-z][a-z0-9_]{0,63}$/,
+    'expected a lower-case name of letters, digits and "_", starting with a letter',
+  );
 
 const HttpUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });
 
@@ -24,7 +28,10 @@ const RegexText = z.string().superRefine((text, ctx) => {
   } catch (e) {
     // "Invalid regular expression: /(x/: Unterminated group" → "Unterminated group"
     const reason = (e as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '');
-    ctx.addIssue({ code: 'custom', message: `expected a regular expression, got ${describeValue(text)} (${reason})` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a regular expression, got ${describeValue(text)} (${reason})`,
+    });
   }
 });
 
@@ -36,7 +43,10 @@ export const HttpJsonSource = z
     url: HttpUrl.describe('URL that answers with JSON'),
     path: z
       .string()
-      .regex(/^[A-Za-z0-9_$-]+(\[\d+\])*(\.[A-Za-z0-9_$-]+(\[\d+\])*)*$/, 'expected a dotted path such as "pipeline.coordinator_rss_mb" or "items[0].value"')
+      .regex(
+        /^[A-Za-z0-9_$-]+(\[\d+\])*(\.[A-Za-z0-9_$-]+(\[\d+\])*)*$/,
+        'expected a dotted path such as "pipeline.coordinator_rss_mb" or "items[0].value"',
+      )
       .describe('dotted path to a number in the JSON body, e.g. pipeline.coordinator_rss_mb'),
     timeout: sourceTimeout,
     headers: Headers,
@@ -50,7 +60,9 @@ export const PrometheusSource = z
     metric: z
       .string()
       .min(1)
-      .describe('metric name with optional label matchers, e.g. http_requests_total{status=~"5..",method="GET"}'),
+      .describe(
+        'metric name with optional label matchers, e.g. http_requests_total{status=~"5..",method="GET"}',
+      ),
     aggregate: z
       .enum(['sum', 'max', 'min', 'avg', 'count'])
       .default('sum')
@@ -58,7 +70,9 @@ export const PrometheusSource = z
     mode: z
       .enum(['value', 'rate'])
       .default('value')
-      .describe('value: the number as exposed; rate: per-second increase since the previous sample, for counters (default value)'),
+      .describe(
+        'value: the number as exposed; rate: per-second increase since the previous sample, for counters (default value)',
+      ),
     timeout: sourceTimeout,
     headers: Headers,
   })
@@ -95,7 +109,9 @@ export const LogCountSource = z
     fromStart: z
       .boolean()
       .default(false)
-      .describe('count lines already in the file when kaizen first sees it (default false: start at its end, like tail -F)'),
+      .describe(
+        'count lines already in the file when kaizen first sees it (default false: start at its end, like tail -F)',
+      ),
     timeout: sourceTimeout,
   })
   .transform(({ timeout, window, ...rest }) => ({ ...rest, timeoutMs: timeout, windowMs: window }));
@@ -107,7 +123,9 @@ export const FileAgeSource = z
     ifMissing: z
       .enum(['error', 'zero'])
       .default('error')
-      .describe('a missing file is an error sample, or the value 0 (for lock files that exist only while held) (default error)'),
+      .describe(
+        'a missing file is an error sample, or the value 0 (for lock files that exist only while held) (default error)',
+      ),
     timeout: sourceTimeout,
   })
   .transform(({ timeout, ...rest }) => ({ ...rest, timeoutMs: timeout }));
@@ -115,19 +133,39 @@ export const FileAgeSource = z
 export const ProcessSource = z
   .strictObject({
     kind: z.literal('process'),
-    pidFile: z.string().min(1).optional().describe('file holding the pid, relative to the target repo or absolute'),
-    name: z.string().min(1).optional().describe('process name (as in /proc/PID/comm) when there is no pid file'),
-    metric: z.enum(['rss_mb', 'cpu_percent']).describe('resident memory in MiB, or CPU use in percent of one core'),
+    pidFile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('file holding the pid, relative to the target repo or absolute'),
+    name: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('process name (as in /proc/PID/comm) when there is no pid file'),
+    metric: z
+      .enum(['rss_mb', 'cpu_percent'])
+      .describe('resident memory in MiB, or CPU use in percent of one core'),
     timeout: sourceTimeout,
   })
   .superRefine((s, ctx) => {
     if ((s.pidFile === undefined) === (s.name === undefined)) {
-      ctx.addIssue({ code: 'custom', message: `expected exactly one of pidFile or name, got ${s.pidFile === undefined ? 'neither' : 'both'}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected exactly one of pidFile or name, got ${s.pidFile === undefined ? 'neither' : 'both'}`,
+      });
     }
   })
   .transform(({ timeout, ...rest }) => ({ ...rest, timeoutMs: timeout }));
 
-export const SOURCE_KINDS = ['http-json', 'prometheus', 'command', 'log-count', 'file-age', 'process'] as const;
+export const SOURCE_KINDS = [
+  'http-json',
+  'prometheus',
+  'command',
+  'log-count',
+  'file-age',
+  'process',
+] as const;
 
 export const SourceConfig = z.discriminatedUnion(
   'kind',
@@ -141,7 +179,10 @@ export const AlertThreshold = z
     above: z.number().optional().describe('alert while the value is above this'),
     below: z.number().optional().describe('alert while the value is below this'),
   })
-  .refine((a) => a.above !== undefined || a.below !== undefined, 'expected above, below or both, got neither');
+  .refine(
+    (a) => a.above !== undefined || a.below !== undefined,
+    'expected above, below or both, got neither',
+  );
 export type AlertThreshold = z.infer<typeof AlertThreshold>;
 
 export const SignalConfig = z.strictObject({
@@ -154,7 +195,9 @@ export const SignalConfig = z.strictObject({
   role: z
     .enum(['liveness', 'productivity', 'performance', 'resource', 'other'])
     .default('other')
-    .describe('liveness (is it alive) and productivity (is it doing useful work) are different signals (default other)'),
+    .describe(
+      'liveness (is it alive) and productivity (is it doing useful work) are different signals (default other)',
+    ),
   area: Name.optional().describe('the part of the target this signal speaks for'),
 });
 export type SignalConfig = z.infer<typeof SignalConfig>;
@@ -162,14 +205,26 @@ export type SignalConfig = z.infer<typeof SignalConfig>;
 export const HealthProbe = z
   .strictObject({
     url: HttpUrl.describe('URL probed after each deploy'),
-    expectStatus: z.number().int().min(100).max(599).default(200).describe('expected HTTP status (default 200)'),
+    expectStatus: z
+      .number()
+      .int()
+      .min(100)
+      .max(599)
+      .default(200)
+      .describe('expected HTTP status (default 200)'),
     expectJson: z
       .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))
       .prefault({})
       .describe('dotted JSON paths and the values they must have, e.g. { status: ok }'),
     timeout: dur('5s', 'one probe times out after'),
     maxLatency: dur('2s', 'a slower answer counts as a failed probe'),
-    attempts: z.number().int().min(1).max(100).default(3).describe('failed probes in a row that fail the deploy (default 3)'),
+    attempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(3)
+      .describe('failed probes in a row that fail the deploy (default 3)'),
     interval: dur('2s', 'wait between probes'),
   })
   .transform(({ timeout, maxLatency, interval, ...rest }) => ({
@@ -182,17 +237,28 @@ export type HealthProbe = z.infer<typeof HealthProbe>;
 
 export const DeployConfig = z
   .strictObject({
-    command: z.array(z.string()).min(1).describe('argv of the deploy command, run in the target repo without a shell'),
+    command: z
+      .array(z.string())
+      .min(1)
+      .describe('argv of the deploy command, run in the target repo without a shell'),
     timeout: dur('5m', 'the deploy is failed after'),
     stabilisation: dur('30s', 'wait after deploy before the first health probe'),
   })
-  .transform(({ timeout, stabilisation, ...rest }) => ({ ...rest, timeoutMs: timeout, stabilisationMs: stabilisation }));
+  .transform(({ timeout, stabilisation, ...rest }) => ({
+    ...rest,
+    timeoutMs: timeout,
+    stabilisationMs: stabilisation,
+  }));
 
 const TargetFields = {
   name: Name.describe('target name'),
   repo: z.string().min(1).describe('path to the target git repository, relative to this file'),
   branch: z.string().min(1).default('main').describe('branch kaizen commits to (default main)'),
-  remote: z.string().min(1).optional().describe('git remote to push to and verify; none means local commits only'),
+  remote: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('git remote to push to and verify; none means local commits only'),
   deploy: DeployConfig.optional().describe('how a committed change goes live'),
   health: HealthProbe.optional().describe('health probe run after each deploy'),
 };
@@ -215,7 +281,10 @@ function cronExpr(fallback: string, what: string) {
           .replace(/^CronPattern: /, '')
           .replace(/^invalid configuration format \(.*\), /s, '')
           .replace(/\.$/, '');
-        ctx.addIssue({ code: 'custom', message: `expected a cron expression such as "0 3 * * *", got ${describeValue(text)} (${reason})` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected a cron expression such as "0 3 * * *", got ${describeValue(text)} (${reason})`,
+        });
       }
     })
     .default(fallback)
@@ -232,19 +301,38 @@ export const ScheduleConfig = z
   .transform(({ observe, propose, ...rest }) => ({ ...rest, observeMs: observe, proposeMs: propose }));
 
 export const ObserveConfig = z.strictObject({
-  concurrency: z.number().int().min(1).max(1000).default(16).describe('sources sampled at once in a tick (default 16)'),
+  concurrency: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(16)
+    .describe('sources sampled at once in a tick (default 16)'),
 });
 
 export const RetentionConfig = z
   .strictObject({
     rawSamples: dur('14d', 'raw samples are kept this long'),
     rollups: dur('365d', 'hourly rollups are kept this long'),
-    deleteBatch: z.number().int().min(100).max(1_000_000).default(5000).describe('rows deleted per batch (default 5000)'),
+    deleteBatch: z
+      .number()
+      .int()
+      .min(100)
+      .max(1_000_000)
+      .default(5000)
+      .describe('rows deleted per batch (default 5000)'),
   })
-  .transform(({ rawSamples, rollups, ...rest }) => ({ ...rest, rawSamplesMs: rawSamples, rollupsMs: rollups }));
+  .transform(({ rawSamples, rollups, ...rest }) => ({
+    ...rest,
+    rawSamplesMs: rawSamples,
+    rollupsMs: rollups,
+  }));
 
 export const GuardConfig = z.strictObject({
-  policy: z.string().default('guards/default.yaml').describe('guard policy file, relative to this file (default guards/default.yaml)'),
+  policy: z
+    .string()
+    .default('guards/default.yaml')
+    .describe('guard policy file, relative to this file (default guards/default.yaml)'),
   shadow: z.boolean().default(false).describe('run the whole loop except Apply (default false)'),
 });
 
@@ -252,24 +340,48 @@ export const ProposerConfig = z.strictObject({
   provider: z
     .enum(['auto', 'anthropic', 'openai', 'rules'])
     .default('auto')
-    .describe('auto: anthropic with ANTHROPIC_API_KEY, else openai with OPENAI_API_KEY, else the offline rules engine (default auto)'),
+    .describe(
+      'auto: anthropic with ANTHROPIC_API_KEY, else openai with OPENAI_API_KEY, else the offline rules engine (default auto)',
+    ),
   model: z.string().optional().describe('model for proposing (provider default when unset)'),
   baseUrl: HttpUrl.optional().describe('API base URL, e.g. a local OpenAI-compatible server'),
-  contextTokens: z.number().int().min(1000).default(16000).describe('token budget of one proposer context (default 16000)'),
+  contextTokens: z
+    .number()
+    .int()
+    .min(1000)
+    .default(16000)
+    .describe('token budget of one proposer context (default 16000)'),
 });
 
 export const ValidationConfig = z
   .strictObject({
     window: dur('60m', 'validation window after an apply'),
     denseInterval: dur('30s', 'sampling interval of watched signals while a window is open'),
-    confidence: z.number().gt(0.5).lt(1).default(0.98).describe('confidence level of the rank test (default 0.98)'),
-    tolerance: z.number().min(0).max(1).default(0.25).describe('relative change below which an effect counts as none (default 0.25)'),
+    confidence: z
+      .number()
+      .gt(0.5)
+      .lt(1)
+      .default(0.98)
+      .describe('confidence level of the rank test (default 0.98)'),
+    tolerance: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.25)
+      .describe('relative change below which an effect counts as none (default 0.25)'),
   })
-  .transform(({ window, denseInterval, ...rest }) => ({ ...rest, windowMs: window, denseIntervalMs: denseInterval }));
+  .transform(({ window, denseInterval, ...rest }) => ({
+    ...rest,
+    windowMs: window,
+    denseIntervalMs: denseInterval,
+  }));
 
 export const WebhookConfig = z.strictObject({
   url: HttpUrl.describe('where notifications are POSTed'),
-  format: z.enum(['generic', 'slack', 'discord']).default('generic').describe('body format (default generic)'),
+  format: z
+    .enum(['generic', 'slack', 'discord'])
+    .default('generic')
+    .describe('body format (default generic)'),
 });
 
 export const NotificationsConfig = z.strictObject({
@@ -277,13 +389,18 @@ export const NotificationsConfig = z.strictObject({
 });
 
 export const ServerConfig = z.strictObject({
-  enabled: z.boolean().default(true).describe('serve /health, /metrics, the API and the dashboard (default true)'),
+  enabled: z
+    .boolean()
+    .default(true)
+    .describe('serve /health, /metrics, the API and the dashboard (default true)'),
   host: z.string().default('127.0.0.1').describe('bind address (default 127.0.0.1: loopback only)'),
   port: z.number().int().min(0).max(65535).default(7878).describe('port (default 7878)'),
   tokenEnv: z
     .string()
     .default('KAIZEN_TOKEN')
-    .describe('environment variable holding the bearer token for state-changing calls (default KAIZEN_TOKEN)'),
+    .describe(
+      'environment variable holding the bearer token for state-changing calls (default KAIZEN_TOKEN)',
+    ),
 });
 
 const TimeZone = z
@@ -292,7 +409,10 @@ const TimeZone = z
     try {
       new Intl.DateTimeFormat('en', { timeZone: tz });
     } catch {
-      ctx.addIssue({ code: 'custom', message: `expected an IANA time zone such as "UTC" or "Europe/Berlin", got ${describeValue(tz)}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected an IANA time zone such as "UTC" or "Europe/Berlin", got ${describeValue(tz)}`,
+      });
     }
   })
   .default('UTC')
@@ -300,7 +420,10 @@ const TimeZone = z
 
 export const KaizenConfigInput = z
   .strictObject({
-    dataDir: z.string().default('.kaizen').describe('where the SQLite store and reports live, relative to this file (default .kaizen)'),
+    dataDir: z
+      .string()
+      .default('.kaizen')
+      .describe('where the SQLite store and reports live, relative to this file (default .kaizen)'),
     timeZone: TimeZone,
     target: Target.optional().describe('the target system (single-target form; use targets for several)'),
     signals: z.array(SignalConfig).optional().describe('signals of the single target'),
@@ -316,9 +439,17 @@ export const KaizenConfigInput = z
   })
   .superRefine((c, ctx) => {
     if (c.targets !== undefined && (c.target !== undefined || c.signals !== undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['targets'], message: 'use either target + signals, or targets, not both' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['targets'],
+        message: 'use either target + signals, or targets, not both',
+      });
     } else if (c.targets === undefined && c.target === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['target'], message: 'is required: the target system to watch (or a targets list)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['target'],
+        message: 'is required: the target system to watch (or a targets list)',
+      });
     } else if (c.targets !== undefined && c.targets.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['targets'], message: 'expected at least one target' });
     }
@@ -326,7 +457,11 @@ export const KaizenConfigInput = z
     c.targets?.forEach((t, i) => {
       const prev = targetNames.get(t.name);
       if (prev !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `duplicate target name "${t.name}" (also targets[${prev}])` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['targets', i, 'name'],
+          message: `duplicate target name "${t.name}" (also targets[${prev}])`,
+        });
       }
       targetNames.set(t.name, i);
     });
@@ -335,7 +470,11 @@ export const KaizenConfigInput = z
       signals?.forEach((s, i) => {
         const prev = seen.get(s.name);
         if (prev !== undefined) {
-          ctx.addIssue({ code: 'custom', path: [...at, i, 'name'], message: `duplicate signal name "${s.name}" (also ${formatPath([...at, prev])})` });
+          ctx.addIssue({
+            code: 'custom',
+            path: [...at, i, 'name'],
+            message: `duplicate signal name "${s.name}" (also ${formatPath([...at, prev])})`,
+          });
         }
         seen.set(s.name, i);
       });

@@ -7,7 +7,14 @@ import { UsageError } from '../errors.js';
 /** The bundled demo target (works from src/ under tsx and from dist/ alike: both sit two levels down). */
 export const DEMO_TARGET_SOURCE = fileURLToPath(new URL('../../examples/demo-target', import.meta.url));
 
-const GIT_IDENTITY = ['-c', 'user.name=kaizen demo', '-c', 'user.email=kaizen-demo@localhost', '-c', 'commit.gpgsign=false'];
+const GIT_IDENTITY = [
+  '-c',
+  'user.name=kaizen demo',
+  '-c',
+  'user.email=kaizen-demo@localhost',
+  '-c',
+  'commit.gpgsign=false',
+];
 
 /** Copy the demo target into `dir/target` and make it a git repository with one commit on main. */
 export function makeScratchTarget(dir: string): string {
@@ -18,9 +25,13 @@ export function makeScratchTarget(dir: string): string {
   mkdirSync(target, { recursive: true });
   cpSync(DEMO_TARGET_SOURCE, target, {
     recursive: true,
-    filter: (src) => !/[/\\](run|logs|node_modules)([/\\]|$)/.test(path.relative(DEMO_TARGET_SOURCE, src) ? `/${path.relative(DEMO_TARGET_SOURCE, src)}` : ''),
+    filter: (src) =>
+      !/[/\\](run|logs|node_modules)([/\\]|$)/.test(
+        path.relative(DEMO_TARGET_SOURCE, src) ? `/${path.relative(DEMO_TARGET_SOURCE, src)}` : '',
+      ),
   });
-  const git = (...args: string[]) => execFileSync('git', [...GIT_IDENTITY, ...args], { cwd: target, stdio: 'ignore' });
+  const git = (...args: string[]) =>
+    execFileSync('git', [...GIT_IDENTITY, ...args], { cwd: target, stdio: 'ignore' });
   git('init', '-q', '-b', 'main');
   git('add', '-A');
   git('commit', '-q', '-m', 'demo target: initial import');

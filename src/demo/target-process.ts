@@ -16,7 +16,10 @@ const LISTENING = /demo-target listening on (http:\/\/127\.0\.0\.1:(\d+)) pid (\
  * Start the demo target in `dir` as a child process and wait until it says where it listens.
  * Fails with its stderr when it exits first (an invalid config.json makes it exit 2).
  */
-export function startDemoTarget(dir: string, options: { port?: number; startTimeoutMs?: number } = {}): Promise<RunningTarget> {
+export function startDemoTarget(
+  dir: string,
+  options: { port?: number; startTimeoutMs?: number } = {},
+): Promise<RunningTarget> {
   const child = spawn(process.execPath, ['server.mjs'], {
     cwd: dir,
     env: { ...process.env, PORT: String(options.port ?? 0) },
@@ -27,7 +30,12 @@ export function startDemoTarget(dir: string, options: { port?: number; startTime
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new KaizenError('DEMO_FAILED', `the demo target did not start within ${options.startTimeoutMs ?? 10_000} ms; stderr: ${stderr.trim() || '(empty)'}`));
+      reject(
+        new KaizenError(
+          'DEMO_FAILED',
+          `the demo target did not start within ${options.startTimeoutMs ?? 10_000} ms; stderr: ${stderr.trim() || '(empty)'}`,
+        ),
+      );
     }, options.startTimeoutMs ?? 10_000);
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdout!.on('data', (d: Buffer) => {
@@ -35,7 +43,9 @@ export function startDemoTarget(dir: string, options: { port?: number; startTime
       const m = LISTENING.exec(stdout);
       if (!m) return;
       clearTimeout(timer);
-      const exited = new Promise<void>((r) => (child.exitCode !== null ? r() : child.once('exit', () => r())));
+      const exited = new Promise<void>((r) =>
+        child.exitCode !== null ? r() : child.once('exit', () => r()),
+      );
       resolve({
         child,
         baseUrl: m[1]!,
@@ -52,7 +62,12 @@ export function startDemoTarget(dir: string, options: { port?: number; startTime
     });
     child.once('exit', (code, sig) => {
       clearTimeout(timer);
-      reject(new KaizenError('DEMO_FAILED', `the demo target exited (${sig ?? `code ${code}`}) before it listened: ${stderr.trim() || '(no output)'}`));
+      reject(
+        new KaizenError(
+          'DEMO_FAILED',
+          `the demo target exited (${sig ?? `code ${code}`}) before it listened: ${stderr.trim() || '(no output)'}`,
+        ),
+      );
     });
   });
 }

@@ -2,7 +2,10 @@ import type { AlertThreshold } from '../config/schema.js';
 
 /** Whether one value is past the signal's alert threshold. */
 export function crosses(value: number, threshold: AlertThreshold): boolean {
-  return (threshold.above !== undefined && value > threshold.above) || (threshold.below !== undefined && value < threshold.below);
+  return (
+    (threshold.above !== undefined && value > threshold.above) ||
+    (threshold.below !== undefined && value < threshold.below)
+  );
 }
 
 /** SQL condition (on column `value`) that is true when a value crosses; parameters in order. */

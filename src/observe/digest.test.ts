@@ -15,7 +15,9 @@ function setup(signals: Record<string, unknown>[]) {
   const store = openStore(config.dataDir, { now: T0 });
   const ids = store.catalog.sync(target, T0);
   const put = (name: string, t: number, v: number | string) =>
-    store.samples.insert([{ signalId: ids.get(name)!.id, t, ...(typeof v === 'string' ? { error: v } : { value: v }) }]);
+    store.samples.insert([
+      { signalId: ids.get(name)!.id, t, ...(typeof v === 'string' ? { error: v } : { value: v }) },
+    ]);
   return { store, clock, target, put };
 }
 
@@ -45,7 +47,9 @@ describe('buildDigest', () => {
   });
 
   it('derives alert state and how long it has held from samples', async () => {
-    const { store, clock, target, put } = setup([signal('error_rate', { unit: 'ratio', alert: { above: 0.05 } })]);
+    const { store, clock, target, put } = setup([
+      signal('error_rate', { unit: 'ratio', alert: { above: 0.05 } }),
+    ]);
     const values = [0.01, 0.02, 0.09, 0.01, 0.07, 0.08, 0.2];
     values.forEach((v, i) => put('error_rate', T0 + i * 5 * MIN, v));
     await clock.set(T0 + 6 * 5 * MIN);
@@ -53,7 +57,12 @@ describe('buildDigest', () => {
     const d = buildDigest({ store, clock }, target).signals[0]!;
 
     // The run began at the 5th sample (0.07), after the last ok value (0.01).
-    expect(d.alert).toEqual({ state: 'alert', threshold: '> 0.05', since: T0 + 4 * 5 * MIN, heldMs: 2 * 5 * MIN });
+    expect(d.alert).toEqual({
+      state: 'alert',
+      threshold: '> 0.05',
+      since: T0 + 4 * 5 * MIN,
+      heldMs: 2 * 5 * MIN,
+    });
     store.close();
   });
 
@@ -95,7 +104,8 @@ describe('buildDigest', () => {
 
   it('uses hourly rollups for the week once raw samples are pruned', async () => {
     const { store, clock, target, put } = setup([signal('rss_mb', { unit: 'MiB' })]);
-    for (let t = T0; t < T0 + 10 * 24 * HOUR_MS; t += 5 * MIN) put('rss_mb', t, t < T0 + 5 * 24 * HOUR_MS ? 100 : 300);
+    for (let t = T0; t < T0 + 10 * 24 * HOUR_MS; t += 5 * MIN)
+      put('rss_mb', t, t < T0 + 5 * 24 * HOUR_MS ? 100 : 300);
     await clock.set(T0 + 10 * 24 * HOUR_MS);
     store.samples.rollup(clock.now());
     store.samples.prune(clock.now() - 2 * 24 * HOUR_MS, 0, 5000);

@@ -61,7 +61,11 @@ const DAY_MS = 24 * HOUR_MS;
  * Cheap by construction: raw samples only for the last 24 h, hourly rollups for the week, and
  * index-range queries for streaks and alert runs.
  */
-export function buildDigest(deps: { store: Store; clock: Clock }, target: TargetConfig, options: DigestOptions = {}): TargetDigest {
+export function buildDigest(
+  deps: { store: Store; clock: Clock },
+  target: TargetConfig,
+  options: DigestOptions = {},
+): TargetDigest {
   const now = deps.clock.now();
   const staleAfterMs = options.staleAfterMs ?? 15 * 60_000;
   const rows = deps.store.catalog.signalsOf(target.name);
@@ -86,7 +90,10 @@ function digestSignal(
   const values1 = values24.filter((s) => s.t >= now - HOUR_MS);
 
   const lastValue = signalId === undefined ? undefined : lastValueSample(store, signalId, now);
-  const errors = signalId === undefined ? { count: 0, last: null } : errorsSince(store, signalId, lastValue?.t ?? -Infinity, now);
+  const errors =
+    signalId === undefined
+      ? { count: 0, last: null }
+      : errorsSince(store, signalId, lastValue?.t ?? -Infinity, now);
 
   const digest: SignalDigest = {
     target: targetName,
@@ -121,9 +128,15 @@ function digestSignal(
   return digest;
 }
 
-function lastValueSample(store: Store, signalId: number, now: number): { t: number; value: number } | undefined {
+function lastValueSample(
+  store: Store,
+  signalId: number,
+  now: number,
+): { t: number; value: number } | undefined {
   return store.db
-    .prepare('SELECT t, value FROM samples WHERE signal_id = ? AND t <= ? AND value IS NOT NULL ORDER BY t DESC LIMIT 1')
+    .prepare(
+      'SELECT t, value FROM samples WHERE signal_id = ? AND t <= ? AND value IS NOT NULL ORDER BY t DESC LIMIT 1',
+    )
     .get(signalId, now) as { t: number; value: number } | undefined;
 }
 
@@ -135,16 +148,27 @@ function errorsSince(store: Store, signalId: number, after: number, now: number)
     )
     .get(signalId, Number.isFinite(after) ? after : -1, now) as { count: number; lastT: number | null };
   if (row.count === 0 || row.lastT === null) return { count: 0, last: null };
-  const message = store.db.prepare('SELECT error FROM samples WHERE signal_id = ? AND t = ?').pluck().get(signalId, row.lastT) as string;
+  const message = store.db
+    .prepare('SELECT error FROM samples WHERE signal_id = ? AND t = ?')
+    .pluck()
+    .get(signalId, row.lastT) as string;
   return { count: row.count, last: { message, t: row.lastT } };
 }
 
 /** Start of the current run of alerting (or of ok) values. */
-function runStart(store: Store, signalId: number, threshold: NonNullable<SignalConfig['alert']>, alerting: boolean, now: number): number {
+function runStart(
+  store: Store,
+  signalId: number,
+  threshold: NonNullable<SignalConfig['alert']>,
+  alerting: boolean,
+  now: number,
+): number {
   const cond = crossesSql(threshold);
   const opposite = alerting ? `NOT ${cond.sql}` : cond.sql;
   const lastOpposite = store.db
-    .prepare(`SELECT MAX(t) FROM samples WHERE signal_id = ? AND t <= ? AND value IS NOT NULL AND ${opposite}`)
+    .prepare(
+      `SELECT MAX(t) FROM samples WHERE signal_id = ? AND t <= ? AND value IS NOT NULL AND ${opposite}`,
+    )
     .pluck()
     .get(signalId, now, ...cond.params) as number | null;
   return store.db
@@ -157,14 +181,23 @@ function stats(values: number[]): WindowStats {
   if (values.length === 0) return { n: 0, mean: null, median: null, min: null, max: null };
   const sorted = [...values].sort((a, b) => a - b);
   const sum = values.reduce((a, b) => a + b, 0);
-  return { n: values.length, mean: sum / values.length, median: medianOfSorted(sorted), min: sorted[0]!, max: sorted.at(-1)! };
+  return {
+    n: values.length,
+    mean: sum / values.length,
+    median: medianOfSorted(sorted),
+    min: sorted[0]!,
+    max: sorted.at(-1)!,
+  };
 }
 
 /** 7-day stats from hourly rollups plus the raw samples not rolled up yet. */
 function weekStats(store: Store, signalId: number, now: number): WindowStats {
   const from = now - 7 * DAY_MS;
   const rolledUntil = store.samples.rolledUntil(signalId) ?? from;
-  const hours = rolledUntil > from ? store.samples.hourly(signalId, Math.ceil(from / HOUR_MS) * HOUR_MS, rolledUntil) : [];
+  const hours =
+    rolledUntil > from
+      ? store.samples.hourly(signalId, Math.ceil(from / HOUR_MS) * HOUR_MS, rolledUntil)
+      : [];
   const raw = store.samples
     .range(signalId, Math.max(from, rolledUntil), now)
     .flatMap((s) => (s.value === undefined ? [] : [s.value]));

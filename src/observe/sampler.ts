@@ -36,11 +36,17 @@ export interface SampleTickOptions {
  * each bounded by its timeout. Values and errors are stored in one transaction with the sources'
  * state, all stamped with the tick's start time.
  */
-export async function sampleTarget(deps: SamplerDeps, target: TargetConfig, options: SampleTickOptions): Promise<SampleOutcome[]> {
+export async function sampleTarget(
+  deps: SamplerDeps,
+  target: TargetConfig,
+  options: SampleTickOptions,
+): Promise<SampleOutcome[]> {
   const { store, clock } = deps;
   const t = clock.now();
   const rows = store.catalog.sync(target, t);
-  const signals = options.only ? target.signals.filter((s) => options.only!.includes(s.name)) : target.signals;
+  const signals = options.only
+    ? target.signals.filter((s) => options.only!.includes(s.name))
+    : target.signals;
   const limit = pLimit(options.concurrency);
   const states = new Map<number, unknown>();
 
@@ -107,7 +113,8 @@ async function sampleOne(
       }),
       timeout,
     ]);
-    if (!Number.isFinite(value)) throw new SourceError(`source returned ${String(value)}, not a finite number`);
+    if (!Number.isFinite(value))
+      throw new SourceError(`source returned ${String(value)}, not a finite number`);
     return value;
   } finally {
     stopTimer.abort();

@@ -18,10 +18,17 @@ export async function observeTick(
   target: TargetConfig,
   abort?: AbortSignal,
 ): Promise<ObserveTickResult> {
-  const outcomes = await sampleTarget(deps, target, { concurrency: deps.config.observe.concurrency, ...(abort ? { abort } : {}) });
+  const outcomes = await sampleTarget(deps, target, {
+    concurrency: deps.config.observe.concurrency,
+    ...(abort ? { abort } : {}),
+  });
   const now = deps.clock.now();
   const rolledUp = deps.store.samples.rollup(now);
   const { retention } = deps.config;
-  const pruned = deps.store.samples.prune(now - retention.rawSamplesMs, now - retention.rollupsMs, retention.deleteBatch);
+  const pruned = deps.store.samples.prune(
+    now - retention.rawSamplesMs,
+    now - retention.rollupsMs,
+    retention.deleteBatch,
+  );
   return { outcomes, rolledUp, pruned };
 }

@@ -26,12 +26,15 @@ export class Catalog {
            ON CONFLICT (name) DO UPDATE SET repo = excluded.repo`,
         )
         .run(target.name, target.repoPath, now);
-      const targetId = (this.db.prepare('SELECT id FROM targets WHERE name = ?').get(target.name) as { id: number }).id;
+      const targetId = (
+        this.db.prepare('SELECT id FROM targets WHERE name = ?').get(target.name) as { id: number }
+      ).id;
       const upsert = this.db.prepare(
         `INSERT INTO signals (target_id, name, unit, direction, spec, created_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (target_id, name) DO UPDATE SET unit = excluded.unit, direction = excluded.direction, spec = excluded.spec`,
       );
-      for (const s of target.signals) upsert.run(targetId, s.name, s.unit, s.direction, JSON.stringify(s), now);
+      for (const s of target.signals)
+        upsert.run(targetId, s.name, s.unit, s.direction, JSON.stringify(s), now);
       return this.signalsOf(target.name);
     });
     return run();
@@ -48,6 +51,6 @@ export class Catalog {
   }
 
   allSignalIds(): number[] {
-    return (this.db.prepare('SELECT id FROM signals ORDER BY id').pluck().all() as number[]);
+    return this.db.prepare('SELECT id FROM signals ORDER BY id').pluck().all() as number[];
   }
 }

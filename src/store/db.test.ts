@@ -14,9 +14,9 @@ describe('openDb', () => {
 
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(schemaVersion(db)).toBe(MIGRATIONS.at(-1)!.version);
-    expect(db.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all()).toEqual(
-      MIGRATIONS.map((m) => ({ version: m.version, name: m.name, applied_at: 1234 })),
-    );
+    expect(
+      db.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all(),
+    ).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name, applied_at: 1234 })));
     db.close();
   });
 
@@ -30,7 +30,9 @@ describe('openDb', () => {
     const db = openDb(file, { migrations: [MIGRATIONS[0]!, v2], now: 2 });
 
     expect(schemaVersion(db)).toBe(2);
-    expect(db.prepare('SELECT name, repo, note FROM targets').all()).toEqual([{ name: 'shop', repo: '/srv/shop', note: null }]);
+    expect(db.prepare('SELECT name, repo, note FROM targets').all()).toEqual([
+      { name: 'shop', repo: '/srv/shop', note: null },
+    ]);
     expect(db.prepare('SELECT version, applied_at FROM schema_migrations ORDER BY version').all()).toEqual([
       { version: 1, applied_at: 1 },
       { version: 2, applied_at: 2 },
@@ -70,7 +72,11 @@ describe('openDb', () => {
 
   it('rolls back a failing migration whole and names it', () => {
     const file = path.join(tempDir(), 'kaizen.db');
-    const broken: Migration = { version: 2, name: 'broken', sql: 'CREATE TABLE half (x INTEGER); SELECT * FROM no_such_table;' };
+    const broken: Migration = {
+      version: 2,
+      name: 'broken',
+      sql: 'CREATE TABLE half (x INTEGER); SELECT * FROM no_such_table;',
+    };
 
     expect(() => openDb(file, { migrations: [MIGRATIONS[0]!, broken] })).toThrow(
       /migration 0002_broken failed on .*kaizen\.db: no such table: no_such_table/,

@@ -62,7 +62,10 @@ function migrate(db: Db, migrations: readonly Migration[], now: number, file: st
   const current = schemaVersion(db);
   if (current === known) return;
   if (db.readonly) {
-    throw new StoreError('STORE_MIGRATION_FAILED', `${file} needs migrating to schema ${known} but was opened read-only`);
+    throw new StoreError(
+      'STORE_MIGRATION_FAILED',
+      `${file} needs migrating to schema ${known} but was opened read-only`,
+    );
   }
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);

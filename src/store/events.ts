@@ -25,7 +25,13 @@ export class EventLog {
   append(t: number, event: NewEvent): number {
     const info = this.db
       .prepare('INSERT INTO events (t, kind, target, intervention_id, data) VALUES (?, ?, ?, ?, ?)')
-      .run(t, event.kind, event.target ?? null, event.interventionId ?? null, JSON.stringify(event.data ?? {}));
+      .run(
+        t,
+        event.kind,
+        event.target ?? null,
+        event.interventionId ?? null,
+        JSON.stringify(event.data ?? {}),
+      );
     return Number(info.lastInsertRowid);
   }
 
@@ -35,7 +41,10 @@ export class EventLog {
         `SELECT id, t, kind, target, intervention_id AS interventionId, data FROM events
          WHERE t >= ? AND (? IS NULL OR kind = ?) ORDER BY id DESC LIMIT ?`,
       )
-      .all(filter.since ?? 0, filter.kind ?? null, filter.kind ?? null, filter.limit ?? 100) as Record<string, unknown>[];
+      .all(filter.since ?? 0, filter.kind ?? null, filter.kind ?? null, filter.limit ?? 100) as Record<
+      string,
+      unknown
+    >[];
     return rows.map((r) => EventRow.parse({ ...r, data: JSON.parse(r.data as string) }));
   }
 }

@@ -3,7 +3,8 @@ import type { Db } from './db.js';
 export const HOUR_MS = 3_600_000;
 
 /** One stored sample: a value, or the error that kept it from being a value. */
-export type Sample = { t: number; value: number; error?: undefined } | { t: number; value?: undefined; error: string };
+export type Sample =
+  { t: number; value: number; error?: undefined } | { t: number; value?: undefined; error: string };
 
 export interface NewSample {
   signalId: number;
@@ -78,7 +79,10 @@ export class SampleStore {
 
   /** Raw samples are rolled up to here (exclusive); undefined when nothing is rolled up yet. */
   rolledUntil(signalId: number): number | undefined {
-    const row = this.db.prepare('SELECT rolled_until FROM rollup_state WHERE signal_id = ?').pluck().get(signalId);
+    const row = this.db
+      .prepare('SELECT rolled_until FROM rollup_state WHERE signal_id = ?')
+      .pluck()
+      .get(signalId);
     return row as number | undefined;
   }
 
@@ -92,9 +96,13 @@ export class SampleStore {
     const signals = this.db.prepare('SELECT id FROM signals').pluck().all() as number[];
     const firstT = this.db.prepare('SELECT MIN(t) FROM samples WHERE signal_id = ?').pluck();
     const values = this.db
-      .prepare('SELECT value FROM samples WHERE signal_id = ? AND t >= ? AND t < ? AND value IS NOT NULL ORDER BY value')
+      .prepare(
+        'SELECT value FROM samples WHERE signal_id = ? AND t >= ? AND t < ? AND value IS NOT NULL ORDER BY value',
+      )
       .pluck();
-    const errors = this.db.prepare('SELECT COUNT(*) FROM samples WHERE signal_id = ? AND t >= ? AND t < ? AND error IS NOT NULL').pluck();
+    const errors = this.db
+      .prepare('SELECT COUNT(*) FROM samples WHERE signal_id = ? AND t >= ? AND t < ? AND error IS NOT NULL')
+      .pluck();
     const nextT = this.db.prepare('SELECT MIN(t) FROM samples WHERE signal_id = ? AND t >= ?').pluck();
     const write = this.db.prepare(
       `INSERT INTO samples_hourly (signal_id, hour, n, errors, sum, min, max, median) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -119,7 +127,16 @@ export class SampleStore {
           const errs = errors.get(id, hour, hour + HOUR_MS) as number;
           if (vs.length > 0 || errs > 0) {
             const sum = vs.reduce((a, b) => a + b, 0);
-            write.run(id, hour, vs.length, errs, vs.length ? sum : null, vs[0] ?? null, vs.at(-1) ?? null, medianOfSorted(vs));
+            write.run(
+              id,
+              hour,
+              vs.length,
+              errs,
+              vs.length ? sum : null,
+              vs[0] ?? null,
+              vs.at(-1) ?? null,
+              medianOfSorted(vs),
+            );
             written++;
             hour += HOUR_MS;
           } else {

@@ -5,7 +5,10 @@ export class SourceStateStore {
   constructor(private readonly db: Db) {}
 
   get(signalId: number): unknown {
-    const text = this.db.prepare('SELECT state FROM source_state WHERE signal_id = ?').pluck().get(signalId) as string | undefined;
+    const text = this.db
+      .prepare('SELECT state FROM source_state WHERE signal_id = ?')
+      .pluck()
+      .get(signalId) as string | undefined;
     return text === undefined ? undefined : (JSON.parse(text) as unknown);
   }
 

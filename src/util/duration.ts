@@ -21,7 +21,12 @@ export function parseDuration(text: string): number | undefined {
 /** Render milliseconds as the largest whole unit that fits (`90000` → `1.5m`). */
 export function formatDuration(ms: number): string {
   const abs = Math.abs(ms);
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ] as const) {
     if (abs >= size) {
       const v = ms / size;
       return `${Number.isInteger(v) ? v : v.toFixed(1)}${unit}`;
@@ -32,7 +37,9 @@ export function formatDuration(ms: number): string {
 
 /** A config duration: a string like `30s` compiled to milliseconds. */
 export const Duration = z
-  .string({ error: (iss) => `expected a duration such as "30s", "5m", "2h" or "14d", got ${describeValue(iss.input)}` })
+  .string({
+    error: (iss) => `expected a duration such as "30s", "5m", "2h" or "14d", got ${describeValue(iss.input)}`,
+  })
   .transform((text, ctx) => {
     const ms = parseDuration(text);
     if (ms === undefined) {

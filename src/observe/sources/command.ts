@@ -1,8 +1,17 @@
+import { childEnv } from '../../util/env.js';
 import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { SourceError } from '../../errors.js';
 import type { SignalSource } from './types.js';
-import { abortError, errorCode, errorMessage, parseNumber, quote, resolveInRepo, throwIfAborted } from './support.js';
+import {
+  abortError,
+  errorCode,
+  errorMessage,
+  parseNumber,
+  quote,
+  resolveInRepo,
+  throwIfAborted,
+} from './support.js';
 
 /** Output kept per stream: a number fits in a few bytes, and a runaway command must not fill memory. */
 export const MAX_OUTPUT_BYTES = 64 * 1024;
@@ -26,7 +35,14 @@ export const command: SignalSource<'command'> = {
     const cwd = resolveInRepo(ctx.repoPath, config.cwd ?? '.');
     await checkDirectory(cwd, what);
     const [file, ...args] = argv(config);
-    const result = await run(file!, args, { cwd, env: { ...process.env, ...config.env } }, ctx.abort, what, config.timeoutMs);
+    const result = await run(
+      file!,
+      args,
+      { cwd, env: childEnv(config.env) },
+      ctx.abort,
+      what,
+      config.timeoutMs,
+    );
     return interpret(result, what);
   },
 };
@@ -47,13 +63,14 @@ function describeCommand(config: CommandConfig): string {
 }
 
 async function checkDirectory(cwd: string, what: string): Promise<void> {
+  let isDirectory: boolean;
   try {
-    if (!(await stat(cwd)).isDirectory()) throw new SourceError(`${what}: working directory ${cwd} is not a directory`);
+    isDirectory = (await stat(cwd)).isDirectory();
   } catch (err) {
-    if (err instanceof SourceError) throw err;
     const reason = errorCode(err) === 'ENOENT' ? 'does not exist' : `cannot be read: ${errorMessage(err)}`;
     throw new SourceError(`${what}: working directory ${cwd} ${reason}`);
   }
+  if (!isDirectory) throw new SourceError(`${what}: working directory ${cwd} is not a directory`);
 }
 
 /**
@@ -112,7 +129,13 @@ function run(
     child.on('exit', killGroup);
     child.on('close', (code, signal) => {
       settle(() =>
-        resolve({ code, signal, stdout: stdout.text(), stdoutTruncated: stdout.truncated, stderr: stderr.text() }),
+        resolve({
+          code,
+          signal,
+          stdout: stdout.text(),
+          stdoutTruncated: stdout.truncated,
+          stderr: stderr.text(),
+        }),
       );
     });
   });
@@ -124,7 +147,9 @@ function spawnError(err: Error, file: string, what: string): SourceError {
     const hint = file.includes('/') ? 'no such file' : 'not found on PATH; is it installed?';
     return new SourceError(`${what}: ${file} ${hint} (ENOENT)`, { cause: err });
   }
-  if (code === 'EACCES') return new SourceError(`${what}: ${file} is not executable (EACCES)`, { cause: err });
+  if (code === 'EACCES') {
+    return new SourceError(`${what}: ${file} is not executable (EACCES)`, { cause: err });
+  }
   return new SourceError(`${what} could not be started: ${err.message}`, { cause: err });
 }
 
@@ -138,9 +163,13 @@ function interpret(result: RunResult, what: string): number {
   }
   const value = result.stdoutTruncated ? undefined : parseNumber(result.stdout);
   if (value !== undefined) return value;
-  if (result.stdout.trim() === '') throw new SourceError(`${what} printed nothing on stdout; expected exactly one number`);
+  if (result.stdout.trim() === '') {
+    throw new SourceError(`${what} printed nothing on stdout; expected exactly one number`);
+  }
   const more = result.stdoutTruncated ? ` (more than ${MAX_OUTPUT_BYTES / 1024} KiB)` : '';
-  throw new SourceError(`${what} printed ${quote(result.stdout.trim())}${more} on stdout; expected exactly one number`);
+  throw new SourceError(
+    `${what} printed ${quote(result.stdout.trim())}${more} on stdout; expected exactly one number`,
+  );
 }
 
 /** The last non-empty line of stderr, which is where tools put the error that made them fail. */

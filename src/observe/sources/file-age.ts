@@ -17,7 +17,9 @@ export const fileAge: SignalSource<'file-age'> = {
       const code = errorCode(err);
       if (code === 'ENOENT' || code === 'ENOTDIR') {
         if (config.ifMissing === 'zero') return 0;
-        throw new SourceError(`${what} does not exist (set ifMissing: zero if it exists only some of the time)`);
+        throw new SourceError(
+          `${what} does not exist (set ifMissing: zero if it exists only some of the time)`,
+        );
       }
       throw new SourceError(`${what} cannot be read: ${errorMessage(err)}`, { cause: err });
     }

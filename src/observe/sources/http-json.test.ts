@@ -31,7 +31,13 @@ function json(body: unknown, status = 200): RequestListener {
 }
 
 function ctx(abort = new AbortController().signal): SourceContext {
-  return { repoPath: '/nonexistent', clock: new SimulatedClock(), abort, state: undefined, setState: () => {} };
+  return {
+    repoPath: '/nonexistent',
+    clock: new SimulatedClock(),
+    abort,
+    state: undefined,
+    setState: () => {},
+  };
 }
 
 function config(url: string, path: string, headers: Record<string, string> = {}) {
@@ -39,7 +45,15 @@ function config(url: string, path: string, headers: Record<string, string> = {})
 }
 
 const doc = {
-  pipeline: { coordinator_rss_mb: 412.5, queue_depth: 7, healthy: true, ratio: '12.5', name: 'main', nothing: null, list: [] },
+  pipeline: {
+    coordinator_rss_mb: 412.5,
+    queue_depth: 7,
+    healthy: true,
+    ratio: '12.5',
+    name: 'main',
+    nothing: null,
+    list: [],
+  },
   items: [{ value: 3 }, { value: 4 }],
 };
 
@@ -72,7 +86,9 @@ describe('http-json source', () => {
 
   it('reports a non-2xx status', async () => {
     const url = await serve(json({ error: 'busy' }, 503));
-    await expect(httpJson.sample(config(url, 'x'), ctx())).rejects.toThrow(`GET ${url} answered 503 Service Unavailable`);
+    await expect(httpJson.sample(config(url, 'x'), ctx())).rejects.toThrow(
+      `GET ${url} answered 503 Service Unavailable`,
+    );
   });
 
   it('quotes the start of a body that is not JSON', async () => {
@@ -120,16 +136,24 @@ describe('http-json source', () => {
     await expect(httpJson.sample(config(url, 'pipeline.name'), ctx())).rejects.toThrow(
       'path pipeline.name is the string "main", not a number',
     );
-    await expect(httpJson.sample(config(url, 'pipeline'), ctx())).rejects.toThrow('path pipeline is an object, not a number');
-    await expect(httpJson.sample(config(url, 'pipeline.nothing'), ctx())).rejects.toThrow('path pipeline.nothing is null, not a number');
-    await expect(httpJson.sample(config(url, 'pipeline.list'), ctx())).rejects.toThrow('path pipeline.list is an array, not a number');
+    await expect(httpJson.sample(config(url, 'pipeline'), ctx())).rejects.toThrow(
+      'path pipeline is an object, not a number',
+    );
+    await expect(httpJson.sample(config(url, 'pipeline.nothing'), ctx())).rejects.toThrow(
+      'path pipeline.nothing is null, not a number',
+    );
+    await expect(httpJson.sample(config(url, 'pipeline.list'), ctx())).rejects.toThrow(
+      'path pipeline.list is an array, not a number',
+    );
   });
 
   it('explains a refused connection', async () => {
     const url = await serve(json(doc));
     const server = servers.pop()!;
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    await expect(httpJson.sample(config(url, 'x'), ctx())).rejects.toThrow(`GET ${url} failed: connection refused (ECONNREFUSED)`);
+    await expect(httpJson.sample(config(url, 'x'), ctx())).rejects.toThrow(
+      `GET ${url} failed: connection refused (ECONNREFUSED)`,
+    );
   });
 
   it('gives up promptly when aborted while the server hangs', async () => {

@@ -1,7 +1,15 @@
 import { STATUS_CODES } from 'node:http';
 import { SourceError } from '../../errors.js';
 import type { SignalSource, SourceContext } from './types.js';
-import { abortError, errorCode, errorMessage, listSome, parseNumber, quote, withDefaultHeader } from './support.js';
+import {
+  abortError,
+  errorCode,
+  errorMessage,
+  listSome,
+  parseNumber,
+  quote,
+  withDefaultHeader,
+} from './support.js';
 
 /** A body larger than this is not a metrics answer; refuse it rather than buffer it. */
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -51,7 +59,9 @@ async function readBody(res: Response, what: string): Promise<string> {
     size += value.byteLength;
     if (size > MAX_BODY_BYTES) {
       await reader.cancel().catch(() => {});
-      throw new SourceError(`${what} answered with more than ${MAX_BODY_BYTES / 1024 / 1024} MiB; expected a small metrics document`);
+      throw new SourceError(
+        `${what} answered with more than ${MAX_BODY_BYTES / 1024 / 1024} MiB; expected a small metrics document`,
+      );
     }
     chunks.push(value);
   }
@@ -84,7 +94,8 @@ function describeFetchFailure(err: unknown): string {
 
 function deepestMessage(err: unknown): string {
   let current: unknown = err;
-  for (let i = 0; i < 5 && current instanceof Error && current.cause instanceof Error; i++) current = current.cause;
+  for (let i = 0; i < 5 && current instanceof Error && current.cause instanceof Error; i++)
+    current = current.cause;
   return errorMessage(current);
 }
 
@@ -123,9 +134,15 @@ export function walkJsonPath(root: unknown, path: string): unknown {
     const step = steps[i]!;
     const at = formatSteps(steps.slice(0, i));
     if ('index' in step) {
-      if (!Array.isArray(current)) throw new SourceError(`path ${path}: ${at} is ${typeName(current)}, not an array, so it has no [${step.index}]`);
+      if (!Array.isArray(current)) {
+        throw new SourceError(
+          `path ${path}: ${at} is ${typeName(current)}, not an array, so it has no [${step.index}]`,
+        );
+      }
       if (step.index >= current.length) {
-        throw new SourceError(`path ${path}: ${at} has ${current.length} item(s), so there is no [${step.index}]`);
+        throw new SourceError(
+          `path ${path}: ${at} has ${current.length} item(s), so there is no [${step.index}]`,
+        );
       }
       current = current[step.index];
       continue;
@@ -166,7 +183,9 @@ export const httpJson: SignalSource<'http-json'> = {
       json = JSON.parse(answer.body);
     } catch {
       const type = answer.contentType ? ` (content-type ${answer.contentType})` : '';
-      throw new SourceError(`GET ${config.url} answered with a body that is not JSON${type}: ${quote(answer.body.trim())}`);
+      throw new SourceError(
+        `GET ${config.url} answered with a body that is not JSON${type}: ${quote(answer.body.trim())}`,
+      );
     }
     try {
       return toNumber(walkJsonPath(json, config.path), config.path);

@@ -18,7 +18,14 @@ function erase<K extends SourceConfig['kind']>(source: SignalSource<K>): SignalS
   return source as unknown as SignalSource;
 }
 
-const ALL = [erase(command), erase(fileAge), erase(httpJson), erase(logCount), erase(processSource), erase(prometheus)];
+const ALL = [
+  erase(command),
+  erase(fileAge),
+  erase(httpJson),
+  erase(logCount),
+  erase(processSource),
+  erase(prometheus),
+];
 
 /** Every source kind by its config `kind`. A test checks that each source file here is listed. */
 export const SOURCES: ReadonlyMap<SourceConfig['kind'], SignalSource> = new Map(ALL.map((s) => [s.kind, s]));

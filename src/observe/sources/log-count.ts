@@ -16,7 +16,10 @@ export interface LogCountState {
 }
 
 const CHUNK_BYTES = 64 * 1024;
-/** A line longer than this is matched on its first MAX_LINE_BYTES only, so one huge line cannot fill memory. */
+/**
+ * Bytes of a line kept while waiting for its newline: a longer line is matched on its first MiB and
+ * its end only, so one runaway line cannot fill memory.
+ */
 const MAX_LINE_BYTES = 1024 * 1024;
 
 type LogCountConfig = Parameters<SignalSource<'log-count'>['sample']>[0];
@@ -30,10 +33,16 @@ interface Reader {
 
 export const logCount: SignalSource<'log-count'> = {
   kind: 'log-count',
-  describe: 'count log lines matching a regular expression over a trailing window, following rotation like tail -F',
+  describe:
+    'count log lines matching a regular expression over a trailing window, following rotation like tail -F',
   async sample(config, ctx) {
     const file = resolveInRepo(ctx.repoPath, config.file);
-    const reader: Reader = { re: new RegExp(config.pattern), abort: ctx.abort, what: `log file ${file}`, timeoutMs: config.timeoutMs };
+    const reader: Reader = {
+      re: new RegExp(config.pattern),
+      abort: ctx.abort,
+      what: `log file ${file}`,
+      timeoutMs: config.timeoutMs,
+    };
     const prev = readState(ctx.state);
     const ino = await inodeOf(file, reader.what);
     if (ino === undefined) {
@@ -53,7 +62,8 @@ export const logCount: SignalSource<'log-count'> = {
     }
     const { matches, offset } = read;
     const buckets = prev ? [...prev.buckets] : [];
-    if (matches > 0) buckets.push([now, matches]); // empty buckets add nothing to the sum; not keeping them keeps the state small
+    // An empty bucket adds nothing to the sum; leaving it out keeps the stored state small.
+    if (matches > 0) buckets.push([now, matches]);
     const kept = buckets.filter(([t]) => t > now - config.windowMs);
     ctx.setState({ ino, offset, buckets: kept } satisfies LogCountState);
     return kept.reduce((sum, [, n]) => sum + n, 0);
@@ -63,8 +73,12 @@ export const logCount: SignalSource<'log-count'> = {
 function readState(state: unknown): LogCountState | undefined {
   if (typeof state !== 'object' || state === null) return undefined;
   const { ino, offset, buckets } = state as Partial<LogCountState>;
-  if (typeof ino !== 'number' || typeof offset !== 'number' || offset < 0 || !Array.isArray(buckets)) return undefined;
-  const valid = buckets.every((b) => Array.isArray(b) && typeof b[0] === 'number' && typeof b[1] === 'number');
+  if (typeof ino !== 'number' || typeof offset !== 'number' || offset < 0 || !Array.isArray(buckets)) {
+    return undefined;
+  }
+  const valid = buckets.every(
+    (b) => Array.isArray(b) && typeof b[0] === 'number' && typeof b[1] === 'number',
+  );
   return valid ? { ino, offset, buckets } : undefined;
 }
 
@@ -78,7 +92,11 @@ async function inodeOf(file: string, what: string): Promise<number | undefined> 
 }
 
 /** Like tail -F, start at the end (after the last complete line) unless told to count what is there. */
-async function firstSight(file: string, config: LogCountConfig, reader: Reader): Promise<{ matches: number; offset: number }> {
+async function firstSight(
+  file: string,
+  config: LogCountConfig,
+  reader: Reader,
+): Promise<{ matches: number; offset: number }> {
   if (config.fromStart) return countLines(file, 0, reader);
   return { matches: 0, offset: await endOfLastLine(file, reader) };
 }
@@ -101,7 +119,10 @@ async function readOnward(
   return countLines(file, size < prev.offset ? 0 : prev.offset, reader);
 }
 
-/** The rotated file still holding inode `ino`: in the same folder, its name starting with the log's (app.log.1, app.log-2026…). */
+/**
+ * The rotated file still holding inode `ino`: in the same folder, its name starting with the log's
+ * (app.log.1, app.log-20260105). A compressed copy has a new inode and is rightly not found.
+ */
 async function findRotated(file: string, ino: number): Promise<string | undefined> {
   const dir = path.dirname(file);
   const base = path.basename(file);
@@ -125,7 +146,11 @@ async function findRotated(file: string, ino: number): Promise<string | undefine
  * The returned offset is just after the last newline, so a line still being written is counted once,
  * by the sample that sees it finished.
  */
-async function countLines(file: string, start: number, reader: Reader): Promise<{ matches: number; offset: number }> {
+async function countLines(
+  file: string,
+  start: number,
+  reader: Reader,
+): Promise<{ matches: number; offset: number }> {
   const fh = await open(file, 'r');
   try {
     const buf = Buffer.alloc(CHUNK_BYTES);
@@ -142,7 +167,9 @@ async function countLines(file: string, start: number, reader: Reader): Promise<
       position += bytesRead;
       const lastNewline = chunk.lastIndexOf(0x0a);
       if (lastNewline === -1) {
-        if (partialBytes < MAX_LINE_BYTES) partial.push(Buffer.from(chunk.subarray(0, MAX_LINE_BYTES - partialBytes)));
+        if (partialBytes < MAX_LINE_BYTES) {
+          partial.push(Buffer.from(chunk.subarray(0, MAX_LINE_BYTES - partialBytes)));
+        }
         partialBytes += bytesRead;
         continue;
       }

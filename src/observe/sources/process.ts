@@ -41,7 +41,10 @@ export const processSource: SignalSource<'process'> = {
   kind: 'process',
   describe: 'resident memory (MiB) or CPU use (% of one core) of a process found by pid file or name',
   async sample(config, ctx) {
-    const target = config.pidFile !== undefined ? await pidFromFile(resolveInRepo(ctx.repoPath, config.pidFile)) : await pidByName(nameOf(config));
+    const target =
+      config.pidFile !== undefined
+        ? await pidFromFile(resolveInRepo(ctx.repoPath, config.pidFile))
+        : await pidByName(nameOf(config));
     throwIfAborted(ctx.abort, `process ${target.pid}`, config.timeoutMs);
     const first = await readStat(target);
     if (config.metric === 'rss_mb') return rssMb(target);
@@ -59,13 +62,17 @@ async function pidFromFile(file: string): Promise<Target> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    if (errorCode(err) === 'ENOENT') throw new SourceError(`pid file ${file} does not exist (is the process running?)`);
+    if (errorCode(err) === 'ENOENT') {
+      throw new SourceError(`pid file ${file} does not exist (is the process running?)`);
+    }
     throw new SourceError(`pid file ${file} cannot be read: ${errorMessage(err)}`, { cause: err });
   }
   const trimmed = text.trim();
   const pid = Number(trimmed);
   if (!/^\d+$/.test(trimmed) || !Number.isSafeInteger(pid) || pid <= 0) {
-    throw new SourceError(`pid file ${file} does not hold a process id: ${trimmed === '' ? 'it is empty' : quote(trimmed, 40)}`);
+    throw new SourceError(
+      `pid file ${file} does not hold a process id: ${trimmed === '' ? 'it is empty' : quote(trimmed, 40)}`,
+    );
   }
   return { pid, from: `from ${file}` };
 }
@@ -77,13 +84,18 @@ async function pidByName(name: string): Promise<Target> {
   try {
     entries = (await readdir('/proc')).filter((e) => /^\d+$/.test(e));
   } catch (err) {
-    throw new SourceError(`cannot list processes: ${errorMessage(err)} (the process source needs Linux /proc)`, { cause: err });
+    throw new SourceError(
+      `cannot list processes: ${errorMessage(err)} (the process source needs Linux /proc)`,
+      { cause: err },
+    );
   }
   const found = await Promise.all(entries.map((e) => commMatch(Number(e), wanted)));
   const oldest = found
     .filter((p): p is { pid: number; start: number } => p !== undefined)
     .sort((a, b) => a.start - b.start || a.pid - b.pid)[0];
-  if (!oldest) throw new SourceError(`no running process is named ${JSON.stringify(name)} (as in /proc/PID/comm)`);
+  if (!oldest) {
+    throw new SourceError(`no running process is named ${JSON.stringify(name)} (as in /proc/PID/comm)`);
+  }
   return { pid: oldest.pid, from: `named ${JSON.stringify(name)}` };
 }
 
@@ -100,11 +112,14 @@ async function commMatch(pid: number, wanted: string): Promise<{ pid: number; st
 
 /** Fields of /proc/PID/stat after the command name, which may itself contain spaces and ")". */
 export function parseStat(text: string): ProcStat {
-  const fields = text.slice(text.lastIndexOf(')') + 2).trim().split(/\s+/);
+  const fields = text
+    .slice(text.lastIndexOf(')') + 2)
+    .trim()
+    .split(/\s+/);
   // Counting from field 3 (state): utime is field 14, stime 15, starttime 22.
   const [state, utime, stime, start] = [fields[0], fields[11], fields[12], fields[19]];
   if (state === undefined || utime === undefined || stime === undefined || start === undefined) {
-    throw new Error(`unexpected /proc/PID/stat format: ${quote(text)}`);
+    throw new SourceError(`unexpected /proc/PID/stat format: ${quote(text)}`);
   }
   return { state, ticks: Number(utime) + Number(stime), start: Number(start) };
 }
@@ -115,10 +130,16 @@ async function readStat(target: Target): Promise<ProcStat> {
     text = await readFile(`/proc/${target.pid}/stat`, 'utf8');
   } catch (err) {
     if (errorCode(err) === 'ENOENT' || errorCode(err) === 'ESRCH') throw notRunning(target);
-    throw new SourceError(`process ${target.pid} ${target.from} cannot be inspected: ${errorMessage(err)}`, { cause: err });
+    throw new SourceError(`process ${target.pid} ${target.from} cannot be inspected: ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
   const stat = parseStat(text);
-  if (stat.state === 'Z') throw new SourceError(`process ${target.pid} ${target.from} has exited (a zombie its parent has not reaped)`);
+  if (stat.state === 'Z') {
+    throw new SourceError(
+      `process ${target.pid} ${target.from} has exited (a zombie its parent has not reaped)`,
+    );
+  }
   return stat;
 }
 
@@ -133,10 +154,16 @@ async function rssMb(target: Target): Promise<number> {
     status = await readFile(`/proc/${target.pid}/status`, 'utf8');
   } catch (err) {
     if (errorCode(err) === 'ENOENT' || errorCode(err) === 'ESRCH') throw notRunning(target);
-    throw new SourceError(`process ${target.pid} ${target.from} cannot be inspected: ${errorMessage(err)}`, { cause: err });
+    throw new SourceError(`process ${target.pid} ${target.from} cannot be inspected: ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
   const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-  if (!m) throw new SourceError(`process ${target.pid} ${target.from} reports no resident memory (VmRSS): a kernel thread, or exiting`);
+  if (!m) {
+    throw new SourceError(
+      `process ${target.pid} ${target.from} reports no resident memory (VmRSS): a kernel thread, or exiting`,
+    );
+  }
   return Number(m[1]) / 1024;
 }
 
@@ -147,7 +174,12 @@ async function rssMb(target: Target): Promise<number> {
  * first time (or after a restart, or a long gap) two readings FIRST_GAP_MS apart give a short
  * but current measurement instead of no value at all.
  */
-async function cpuPercent(target: Target, first: ProcStat, ctx: SourceContext, timeoutMs: number): Promise<number> {
+async function cpuPercent(
+  target: Target,
+  first: ProcStat,
+  ctx: SourceContext,
+  timeoutMs: number,
+): Promise<number> {
   const now = ctx.clock.now();
   const prev = readCpuState(ctx.state);
   const usable =

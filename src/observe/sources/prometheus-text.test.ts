@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { parsePrometheusText, parseSelector, selectorMatches, SelectorSyntaxError, type PromSample } from './prometheus-text.js';
+import {
+  parsePrometheusText,
+  parseSelector,
+  selectorMatches,
+  SelectorSyntaxError,
+  type PromSample,
+} from './prometheus-text.js';
 
 describe('parsePrometheusText', () => {
   it('reads names, labels, values and timestamps, and skips HELP/TYPE comments', () => {
@@ -17,8 +23,18 @@ describe('parsePrometheusText', () => {
     );
     expect(doc.problems).toEqual([]);
     expect(doc.samples).toEqual([
-      { name: 'http_requests_total', labels: { method: 'post', code: '200' }, value: 1027, timestamp: 1395066363000 },
-      { name: 'http_requests_total', labels: { method: 'post', code: '400' }, value: 3, timestamp: 1395066363000 },
+      {
+        name: 'http_requests_total',
+        labels: { method: 'post', code: '200' },
+        value: 1027,
+        timestamp: 1395066363000,
+      },
+      {
+        name: 'http_requests_total',
+        labels: { method: 'post', code: '400' },
+        value: 3,
+        timestamp: 1395066363000,
+      },
       { name: 'process_open_fds', labels: {}, value: 12 },
       { name: 'trailing_comma', labels: { a: '1' }, value: 2 },
       { name: 'spaced', labels: { a: 'x', b: 'y' }, value: 5 },
@@ -26,8 +42,13 @@ describe('parsePrometheusText', () => {
   });
 
   it('unescapes \\" \\\\ and \\n in label values', () => {
-    const doc = parsePrometheusText('msdos_file_access_time_seconds{path="C:\\\\DIR\\\\FILE.TXT",error="Cannot find file:\\n\\"FILE.TXT\\""} 1.458255915e9');
-    expect(doc.samples[0]!.labels).toEqual({ path: 'C:\\DIR\\FILE.TXT', error: 'Cannot find file:\n"FILE.TXT"' });
+    const doc = parsePrometheusText(
+      'msdos_file_access_time_seconds{path="C:\\\\DIR\\\\FILE.TXT",error="Cannot find file:\\n\\"FILE.TXT\\""} 1.458255915e9',
+    );
+    expect(doc.samples[0]!.labels).toEqual({
+      path: 'C:\\DIR\\FILE.TXT',
+      error: 'Cannot find file:\n"FILE.TXT"',
+    });
     expect(doc.samples[0]!.value).toBe(1.458255915e9);
   });
 
@@ -58,7 +79,11 @@ describe('parsePrometheusText', () => {
 });
 
 describe('parseSelector', () => {
-  const series = (name: string, labels: Record<string, string> = {}): PromSample => ({ name, labels, value: 1 });
+  const series = (name: string, labels: Record<string, string> = {}): PromSample => ({
+    name,
+    labels,
+    value: 1,
+  });
 
   it('matches by name alone', () => {
     const sel = parseSelector('up');
@@ -67,7 +92,9 @@ describe('parseSelector', () => {
   });
 
   it('supports =, !=, =~ and !~ with fully anchored regexes', () => {
-    const sel = parseSelector('http_requests_total{status=~"5..", method="GET", path!="/health", env!~"dev|test"}');
+    const sel = parseSelector(
+      'http_requests_total{status=~"5..", method="GET", path!="/health", env!~"dev|test"}',
+    );
     expect(sel.name).toBe('http_requests_total');
     const m = (labels: Record<string, string>) => selectorMatches(sel, series('http_requests_total', labels));
     expect(m({ status: '503', method: 'GET', path: '/', env: 'prod' })).toBe(true);
@@ -101,10 +128,17 @@ describe('parseSelector', () => {
   it('says where and how a malformed selector goes wrong', () => {
     const bad = (text: string) => () => parseSelector(text);
     expect(bad('x{status=5}')).toThrow(SelectorSyntaxError);
-    expect(bad('x{status=5}')).toThrow('malformed metric selector "x{status=5}": expected a quoted string, found "5}" (at character 10)');
-    expect(bad('x{status}')).toThrow('expected "=", "!=", "=~" or "!~" after label status, found "}" (at character 9)');
-    expect(bad('x{a="1" b="2"}')).toThrow('expected "," or "}" after a matcher, found "b=\\"2\\"}" (at character 9)');
-    expect(bad('x{a="1"')).toThrow('expected a label name, found the end (at character 8)');
+    expect(bad('x{status=5}')).toThrow(
+      'malformed metric selector "x{status=5}": expected a quoted string, found "5}" (at character 10)',
+    );
+    expect(bad('x{status}')).toThrow(
+      'expected "=", "!=", "=~" or "!~" after label status, found "}" (at character 9)',
+    );
+    expect(bad('x{a="1" b="2"}')).toThrow(
+      'expected "," or "}" after a matcher, found "b=\\"2\\"}" (at character 9)',
+    );
+    expect(bad('x{a="1"')).toThrow('expected "," or "}" after a matcher, found the end (at character 8)');
+    expect(bad('x{a="1",')).toThrow('expected a label name, found the end (at character 9)');
     expect(bad('x y')).toThrow('unexpected "y" (at character 3)');
     expect(bad('{}')).toThrow('expected a metric name or at least one label matcher');
     expect(bad('x{a=~"("}')).toThrow(/invalid regular expression "\(": .* \(at character 6\)/);

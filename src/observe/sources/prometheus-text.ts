@@ -157,7 +157,10 @@ function parseSampleLine(line: string): PromSample {
   s.skipSpace();
   let name = s.match(METRIC_NAME);
   let labels: Record<string, string> = {};
-  if (s.eat('{')) {
+  const afterName = s.pos;
+  s.skipSpace();
+  const hasLabels = s.eat('{');
+  if (hasLabels) {
     const set = parseLabelSet(s);
     labels = set.labels;
     if (set.name !== undefined) {
@@ -166,11 +169,12 @@ function parseSampleLine(line: string): PromSample {
     }
   }
   if (name === undefined) s.fail(`expected a metric name, found ${s.found()}`);
-  const before = s.pos;
   s.skipSpace();
-  if (s.pos === before) s.fail(`expected a space and a value after the series, found ${s.found()}`);
+  const valueStart = s.pos;
   const valueText = s.match(TOKEN);
-  if (valueText === undefined) s.fail('expected a value after the series');
+  if (valueText === undefined || (!hasLabels && valueStart === afterName)) {
+    s.fail(`expected a space and a value after the series, found ${s.found()}`);
+  }
   const value = parseValue(valueText);
   if (value === undefined) s.fail(`expected a number, found ${JSON.stringify(valueText)}`);
   const sample: PromSample = { name, labels, value };
@@ -246,12 +250,16 @@ export function parseSelector(text: string): MetricSelector {
           matchers.push(m);
         }
         s.skipSpace();
-        if (!s.eat(',') && s.peek() !== '}') s.fail(`expected "," or "}" after a matcher, found ${s.found()}`);
+        if (!s.eat(',') && s.peek() !== '}') {
+          s.fail(`expected "," or "}" after a matcher, found ${s.found()}`);
+        }
       }
     }
     s.skipSpace();
     if (!s.done) s.fail(`unexpected ${s.found()}`);
-    if (name === undefined && matchers.length === 0) s.fail('expected a metric name or at least one label matcher');
+    if (name === undefined && matchers.length === 0) {
+      s.fail('expected a metric name or at least one label matcher');
+    }
     return { name, matchers };
   } catch (err) {
     if (!(err instanceof ScanError)) throw err;
@@ -285,14 +293,21 @@ function makeMatcher(label: string, op: MatchOp, value: string, column: number):
     // Anchored at both ends and with '.' matching newlines, as Prometheus compiles `^(?s:re)$`.
     re = new RegExp(`^(?:${value})$`, 's');
   } catch (err) {
-    throw new ScanError(`invalid regular expression ${JSON.stringify(value)}: ${(err as Error).message}`, column);
+    throw new ScanError(
+      `invalid regular expression ${JSON.stringify(value)}: ${(err as Error).message}`,
+      column,
+    );
   }
-  return op === '=~' ? { label, op, value, matches: (v) => re.test(v) } : { label, op, value, matches: (v) => !re.test(v) };
+  return op === '=~'
+    ? { label, op, value, matches: (v) => re.test(v) }
+    : { label, op, value, matches: (v) => !re.test(v) };
 }
 
 export function selectorMatches(selector: MetricSelector, sample: PromSample): boolean {
   if (selector.name !== undefined && selector.name !== sample.name) return false;
-  return selector.matchers.every((m) => m.matches(m.label === '__name__' ? sample.name : (sample.labels[m.label] ?? '')));
+  return selector.matchers.every((m) =>
+    m.matches(m.label === '__name__' ? sample.name : (sample.labels[m.label] ?? '')),
+  );
 }
 
 /** `{a="x", b="y"}` for messages; `{}` for a series without labels. */

@@ -19,9 +19,15 @@ export function resolveInRepo(repoPath: string, file: string): string {
 export function abortError(signal: AbortSignal, what: string, timeoutMs: number): SourceError {
   const reason: unknown = signal.reason;
   if (reason instanceof KaizenError) {
-    return new SourceError(`${what}: ${reason.message}`, { timeout: reason.code === 'SOURCE_TIMEOUT', cause: reason });
+    return new SourceError(`${what}: ${reason.message}`, {
+      timeout: reason.code === 'SOURCE_TIMEOUT',
+      cause: reason,
+    });
   }
-  return new SourceError(`${what}: timed out after ${formatDuration(timeoutMs)}`, { timeout: true, cause: reason });
+  return new SourceError(`${what}: timed out after ${formatDuration(timeoutMs)}`, {
+    timeout: true,
+    cause: reason,
+  });
 }
 
 export function throwIfAborted(signal: AbortSignal, what: string, timeoutMs: number): void {
@@ -71,7 +77,11 @@ export function listSome(items: readonly string[], max: number): string {
 }
 
 /** Headers from the config, plus `name: value` unless the config sets that header in any letter case. */
-export function withDefaultHeader(headers: Record<string, string>, name: string, value: string): Record<string, string> {
+export function withDefaultHeader(
+  headers: Record<string, string>,
+  name: string,
+  value: string,
+): Record<string, string> {
   const given = Object.keys(headers).some((h) => h.toLowerCase() === name.toLowerCase());
   return given ? headers : { [name]: value, ...headers };
 }

@@ -1,0 +1,161 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { Duration } from '../util/duration.js';
+
+/*
+ * A proposal: one concrete change with its hypothesis and a numeric prediction. Every provider
+ * (LLM or rules) and every person goes through this schema; model output is untrusted data, so
+ * it is strict (unknown fields are refused) and bounded in size.
+ */
+
+export const MAX_CONTENT_BYTES = 256 * 1024;
+const MAX_TEXT = 64 * 1024;
+
+const AreaName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,63}$/, 'expected an area name of lower-case letters, digits, "_" or "-"');
+
+const RepoPath = z
+  .string()
+  .min(1, 'expected a path inside the target repository')
+  .max(1024, 'path is longer than 1024 characters');
+
+const Text = (max: number) =>
+  z
+    .string()
+    .max(max, `longer than ${max} characters`)
+    .refine((s) => !s.includes('\u0000'), 'binary content (a NUL byte) is not allowed: changes must be text');
+
+export const EditChange = z.strictObject({
+  kind: z.literal('edit'),
+  path: RepoPath,
+  /** Exact text to find; it must occur exactly once in the file. */
+  search: Text(MAX_TEXT).pipe(z.string().min(1, 'search text is empty')),
+  replace: Text(MAX_TEXT),
+});
+
+export const WriteChange = z.strictObject({
+  kind: z.literal('write'),
+  path: RepoPath,
+  content: Text(MAX_CONTENT_BYTES),
+});
+
+export const ConfigSetChange = z.strictObject({
+  kind: z.literal('config_set'),
+  /** A YAML or JSON file. */
+  path: RepoPath,
+  /** Dotted key path, with [n] for list items: `worker.interval_ms`, `pools[0].size`. */
+  key: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9_$-]+(\[\d+\])*(\.[A-Za-z0-9_$-]+(\[\d+\])*)*$/,
+      'expected a dotted key path such as "worker.interval_ms"',
+    ),
+  value: z.json(),
+});
+
+export const RunbookChange = z.strictObject({
+  kind: z.literal('runbook'),
+  /** A named action from the config's allow-list. */
+  action: z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'expected a runbook action name'),
+  params: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,31}$/), z.string().max(256)).default({}),
+});
+
+export const CHANGE_KINDS = ['edit', 'write', 'config_set', 'runbook'] as const;
+export const ChangeKind = z.enum(CHANGE_KINDS);
+export type ChangeKind = z.infer<typeof ChangeKind>;
+
+export const Change = z.discriminatedUnion(
+  'kind',
+  [EditChange, WriteChange, ConfigSetChange, RunbookChange],
+  {
+    error: () => `expected change kind to be one of ${CHANGE_KINDS.map((k) => `"${k}"`).join(', ')}`,
+  },
+);
+export type Change = z.infer<typeof Change>;
+
+export const Prediction = z.strictObject({
+  /** The signal expected to move. */
+  signal: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'expected a signal name'),
+  direction: z.enum(['up', 'down']),
+  /** How far: a fraction of the baseline median when `relative` (0.3 = 30 %), else in the signal's unit. */
+  magnitude: z.number().positive().finite(),
+  relative: z.boolean().default(true),
+});
+export type Prediction = z.infer<typeof Prediction>;
+
+export const RISKS = ['low', 'medium', 'high'] as const;
+export const Risk = z.enum(RISKS);
+export type Risk = z.infer<typeof Risk>;
+
+export const Proposal = z
+  .strictObject({
+    title: z.string().min(1).max(200),
+    area: AreaName,
+    kind: ChangeKind,
+    changes: z
+      .array(Change)
+      .min(1, 'expected at least one change')
+      .max(20, 'at most 20 changes in one proposal'),
+    hypothesis: z.string().min(1).max(4000),
+    prediction: Prediction,
+    risk: Risk,
+    /** How long after the apply the outcome is judged (default: validation.window). */
+    validationWindow: Duration.optional(),
+    /** How to undo it, in words; for a runbook the inverse action is what counts. */
+    rollback: z.string().max(1000).default(''),
+    /** The backup step taken before a change that touches a schema or data migration. */
+    backup: z.string().max(1000).optional(),
+    citesLessons: z.array(z.string().max(64)).max(50).default([]),
+    arguesAgainst: z
+      .array(z.strictObject({ lesson: z.string().max(64), why: z.string().min(1).max(2000) }))
+      .max(50)
+      .default([]),
+    /** What prompted it: an alert, a schedule, a person. */
+    trigger: z.string().max(500).optional(),
+  })
+  .superRefine((p, ctx) => {
+    p.changes.forEach((c, i) => {
+      if (c.kind !== p.kind) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['changes', i, 'kind'],
+          message: `is "${c.kind}" but the proposal's kind is "${p.kind}"`,
+        });
+      }
+    });
+    if (p.kind === 'runbook' && p.changes.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['changes'],
+        message: 'a runbook proposal carries exactly one action',
+      });
+    }
+  });
+export type Proposal = z.infer<typeof Proposal>;
+export type ProposalInput = z.input<typeof Proposal>;
+
+/**
+ * What the change does, independent of wording: the same edit proposed twice (with another
+ * title or hypothesis) has the same fingerprint, which dedup and the "no repeat of a failed fix"
+ * rule compare.
+ */
+export function fingerprint(p: Pick<Proposal, 'area' | 'kind' | 'changes'>): string {
+  const canonical = p.changes
+    .map((c) => canonicalJson(c))
+    .sort()
+    .join('\n');
+  return createHash('sha256').update(`${p.area}\n${p.kind}\n${canonical}`).digest('hex').slice(0, 16);
+}
+
+/** JSON with object keys sorted at every depth, so equal values give equal text. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
