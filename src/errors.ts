@@ -12,7 +12,16 @@ export type ErrorCode =
   | 'SOURCE_TIMEOUT'
   | 'USAGE'
   | 'NOT_FOUND'
-  | 'DEMO_FAILED';
+  | 'DEMO_FAILED'
+  | 'ILLEGAL_TRANSITION'
+  | 'PROPOSAL_INVALID'
+  | 'DRIFT'
+  | 'PATH_ESCAPE'
+  | 'CHANGE_NOT_APPLICABLE'
+  | 'GIT_FAILED'
+  | 'PUSH_NOT_VERIFIED'
+  | 'SPAWN_FAILED'
+  | 'DOCTOR_FAILED';
 
 export interface KaizenErrorOptions {
   cause?: unknown;

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // demo-target: a small, dependency-free HTTP service whose behaviour is driven by config.json.
 // It is the "target" kaizen watches in its demo: it generates its own internal traffic, exposes
-// /health (JSON) and /metrics (Prometheus text), writes logs/app.log, run/demo.pid and a worker
+// /health (JSON) and /metrics (Prometheus text), writes logs/app.log, run/demo.pid, run/port (the
+// port it listens on, kept after exit so deploy.mjs can restart it on the same port) and a worker
 // heartbeat file run/worker.lock. Only node: built-ins are used so it runs with `node server.mjs`.
 //
 // Exit codes: 0 = clean shutdown (SIGTERM/SIGINT), 1 = cannot listen, 2 = invalid config
@@ -20,6 +21,7 @@ const CONFIG_NAME = basename(CONFIG_PATH);
 const RUN_DIR = join(HERE, 'run');
 const LOG_DIR = join(HERE, 'logs');
 const PID_FILE = join(RUN_DIR, 'demo.pid');
+const PORT_FILE = join(RUN_DIR, 'port');
 const LOCK_FILE = join(RUN_DIR, 'worker.lock');
 const LOG_FILE = join(LOG_DIR, 'app.log');
 
@@ -536,7 +538,6 @@ function shutdown(signal) {
 const envPort = portFromEnv();
 applyConfig(loadConfigOrExit('start'), 'start');
 mkdirSync(RUN_DIR, { recursive: true });
-writeFileSync(PID_FILE, `${process.pid}\n`);
 log(
   'INFO',
   `demo-target starting: pid=${process.pid} config_version=${state.version} node=${process.version}`,
@@ -552,6 +553,8 @@ server.on('error', (err) => {
 process.on('SIGHUP', reload);
 process.on('SIGTERM', () => shutdown('SIGTERM'));
 process.on('SIGINT', () => shutdown('SIGINT'));
+// Written only once the signal handlers are in place: whoever reads the pid file may SIGHUP it.
+writeFileSync(PID_FILE, `${process.pid}\n`);
 
 startWorker();
 state.timers.push(setInterval(trafficTick, TRAFFIC_TICK_MS));
@@ -570,6 +573,8 @@ state.timers.push(
 
 server.listen(envPort ?? state.config.port, '127.0.0.1', () => {
   const { port } = server.address();
+  // Kept after exit (unlike the pid file): deploy.mjs restarts the service on this same port.
+  writeFileSync(PORT_FILE, `${port}\n`);
   log('INFO', `listening on http://127.0.0.1:${port}`);
   process.stdout.write(`demo-target listening on http://127.0.0.1:${port} pid ${process.pid}\n`);
 });

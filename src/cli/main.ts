@@ -83,6 +83,85 @@ function buildProgram(io: Io): Command {
     .addOption(jsonOption())
     .action(async (name, opts) => (await import('./signals.js')).run(name, opts, io));
 
+  const byOption = () => new Option('--by <name>', 'the person acting (default: $KAIZEN_USER or your login name)');
+
+  program
+    .command('propose')
+    .description('put a proposal (JSON or YAML file) through the guard gate; a pass is applied at once')
+    .requiredOption('-f, --file <file>', 'the proposal; - reads standard input')
+    .addOption(targetOption())
+    .addOption(byOption())
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .action(async (opts) => (await import('./propose.js')).run(opts, io));
+
+  program
+    .command('backlog')
+    .description('list proposals waiting for a person or a free slot, and why each waits')
+    .addOption(targetOption())
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .action(async (opts) => (await import('./backlog.js')).run(opts, io));
+
+  program
+    .command('approve')
+    .description('approve a backlog item: it is guarded again and applied if it passes')
+    .argument('<id>', 'intervention id, e.g. K0007')
+    .addOption(byOption())
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .action(async (id, opts) => (await import('./approve.js')).run(id, opts, io));
+
+  program
+    .command('reject')
+    .description('reject a backlog item, saying why')
+    .argument('<id>', 'intervention id')
+    .requiredOption('--why <reason>', 'why (kept with the intervention)')
+    .addOption(byOption())
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .action(async (id, opts) => (await import('./reject.js')).run(id, opts, io));
+
+  program
+    .command('revert')
+    .description('undo an applied intervention: git revert, push, redeploy, probe')
+    .argument('<id>', 'intervention id')
+    .requiredOption('--why <reason>', 'why (kept with the intervention)')
+    .addOption(byOption())
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .action(async (id, opts) => (await import('./revert.js')).run(id, opts, io));
+
+  program
+    .command('validate')
+    .description('judge applied interventions whose validation window has ended (or one by id)')
+    .argument('[id]', 'intervention id (default: every one that is due)')
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .action(async (id, opts) => (await import('./validate.js')).run(id, opts, io));
+
+  program
+    .command('show')
+    .description('show one intervention’s whole decision chain: trigger, hypothesis, guard, SHAs, deploy, health, verdict')
+    .argument('<id>', 'intervention id')
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .action(async (id, opts) => (await import('./show.js')).run(id, opts, io));
+
+  program
+    .command('recover')
+    .description('finish or undo applies a crash interrupted (every applying command also does this first)')
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .action(async (opts) => (await import('./recover.js')).run(opts, io));
+
+  program
+    .command('doctor')
+    .description('check kaizen’s invariants over the store and the target repos')
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .action(async (opts) => (await import('./doctor.js')).run(opts, io));
+
   program
     .command('demo')
     .description('run kaizen against a scratch copy of the bundled demo target and show it working')

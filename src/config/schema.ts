@@ -250,6 +250,16 @@ export const DeployConfig = z
     stabilisationMs: stabilisation,
   }));
 
+export const Runbook = z
+  .strictObject({
+    description: z.string().optional().describe('what the action does'),
+    command: z.array(z.string()).min(1).describe('argv of the action, run in the target repo without a shell'),
+    inverse: z.array(z.string()).min(1).describe('argv that undoes it (required: no action without a way back)'),
+    timeout: dur('2m', 'the action (or its inverse) fails after'),
+  })
+  .transform(({ timeout, ...rest }) => ({ ...rest, timeoutMs: timeout }));
+export type Runbook = z.infer<typeof Runbook>;
+
 const TargetFields = {
   name: Name.describe('target name'),
   repo: z.string().min(1).describe('path to the target git repository, relative to this file'),
@@ -261,6 +271,14 @@ const TargetFields = {
     .describe('git remote to push to and verify; none means local commits only'),
   deploy: DeployConfig.optional().describe('how a committed change goes live'),
   health: HealthProbe.optional().describe('health probe run after each deploy'),
+  guardPolicy: z
+    .string()
+    .optional()
+    .describe('policy file for this target only, overriding guard.policy and the shipped default, relative to this file'),
+  runbooks: z
+    .record(Name, Runbook)
+    .prefault({})
+    .describe('allow-listed runbook actions by name, each with its declared inverse'),
 };
 
 const Target = z.strictObject(TargetFields);
@@ -331,8 +349,8 @@ export const RetentionConfig = z
 export const GuardConfig = z.strictObject({
   policy: z
     .string()
-    .default('guards/default.yaml')
-    .describe('guard policy file, relative to this file (default guards/default.yaml)'),
+    .optional()
+    .describe('policy file whose keys override the shipped guards/default.yaml, relative to this file'),
   shadow: z.boolean().default(false).describe('run the whole loop except Apply (default false)'),
 });
 

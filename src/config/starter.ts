@@ -67,7 +67,7 @@ retention:
   rollups: 365d
 
 guard:
-  policy: guards/default.yaml
+  # policy: my-guards.yaml  # keys here override the shipped guards/default.yaml
   shadow: false           # true: run the whole loop except Apply
 
 proposer:

@@ -2,6 +2,8 @@ import path from 'node:path';
 import { Catalog } from './catalog.js';
 import { DB_FILE, openDb, type Db, type OpenOptions } from './db.js';
 import { EventLog } from './events.js';
+import { IntentStore } from './intents.js';
+import { InterventionStore } from './interventions.js';
 import { SampleStore } from './samples.js';
 import { SourceStateStore } from './source-state.js';
 
@@ -13,6 +15,8 @@ export interface Store {
   samples: SampleStore;
   sourceState: SourceStateStore;
   events: EventLog;
+  interventions: InterventionStore;
+  intents: IntentStore;
   close(): void;
 }
 
@@ -26,6 +30,8 @@ export function openStore(dataDir: string, options: OpenOptions = {}): Store {
     samples: new SampleStore(db),
     sourceState: new SourceStateStore(db),
     events: new EventLog(db),
+    interventions: new InterventionStore(db),
+    intents: new IntentStore(db),
     close: () => db.close(),
   };
 }

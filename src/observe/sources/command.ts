@@ -1,7 +1,9 @@
-import { childEnv } from '../../util/env.js';
-import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
+import type { Clock } from '../../clock.js';
 import { SourceError } from '../../errors.js';
+import { formatDuration } from '../../util/duration.js';
+import { childEnv } from '../../util/env.js';
+import { runProcess, SpawnError, type ProcessResult } from '../../util/process.js';
 import type { SignalSource } from './types.js';
 import {
   abortError,
@@ -20,7 +22,7 @@ type CommandConfig = Parameters<SignalSource<'command'>['sample']>[0];
 
 interface RunResult {
   code: number | null;
-  signal: NodeJS.Signals | null;
+  signal: string | null;
   stdout: string;
   stdoutTruncated: boolean;
   stderr: string;
@@ -34,15 +36,7 @@ export const command: SignalSource<'command'> = {
     throwIfAborted(ctx.abort, what, config.timeoutMs);
     const cwd = resolveInRepo(ctx.repoPath, config.cwd ?? '.');
     await checkDirectory(cwd, what);
-    const [file, ...args] = argv(config);
-    const result = await run(
-      file!,
-      args,
-      { cwd, env: childEnv(config.env) },
-      ctx.abort,
-      what,
-      config.timeoutMs,
-    );
+    const result = await run(argv(config), { cwd, env: childEnv(config.env) }, ctx, what, config.timeoutMs);
     return interpret(result, what);
   },
 };
@@ -74,80 +68,56 @@ async function checkDirectory(cwd: string, what: string): Promise<void> {
 }
 
 /**
- * Run in a process group of its own (detached) so that a timeout kills everything the command
- * started, not just the shell: a `sleep 100` grandchild would otherwise outlive the sample and keep
- * the output pipe open. Rejects as soon as the abort signal fires, without waiting for the exit.
+ * Run through the shared process runner: in a process group of its own, so that a timeout kills
+ * everything the command started, not just the shell (a `sleep 100` grandchild would otherwise
+ * outlive the sample and keep the output pipe open). An abort kills the group at once (no SIGTERM
+ * grace: a sample is cheap to lose), and the command is done when its first process exits: what
+ * it left running in the background is killed, since it would hold stdout open and turn a
+ * finished sample into a timeout.
  */
-function run(
-  file: string,
-  args: string[],
+async function run(
+  argv: string[],
   options: { cwd: string; env: NodeJS.ProcessEnv },
-  abort: AbortSignal,
+  ctx: { clock: Clock; abort: AbortSignal },
   what: string,
   timeoutMs: number,
 ): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, {
+  let result: ProcessResult;
+  try {
+    result = await runProcess(argv, {
       ...options,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      signal: abort,
-      killSignal: 'SIGKILL',
+      clock: ctx.clock,
+      abort: ctx.abort,
+      timeoutMs,
+      maxOutputBytes: MAX_OUTPUT_BYTES,
+      killGraceMs: 0,
+      killGroupOnExit: true,
     });
-    const stdout = new HeadCapture(MAX_OUTPUT_BYTES);
-    const stderr = new TailCapture(MAX_OUTPUT_BYTES);
-    child.stdout.on('data', (chunk: Buffer) => stdout.add(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.add(chunk));
-
-    let settled = false;
-    const settle = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      abort.removeEventListener('abort', onAbort);
-      fn();
-    };
-    const killGroup = () => {
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // ESRCH: the whole group is already gone.
-      }
-    };
-    const onAbort = () => {
-      killGroup();
-      settle(() => reject(abortError(abort, what, timeoutMs)));
-    };
-    abort.addEventListener('abort', onAbort, { once: true });
-
-    child.on('error', (err) => {
-      killGroup();
-      settle(() => reject(abort.aborted ? abortError(abort, what, timeoutMs) : spawnError(err, file, what)));
-    });
-    // The command is done when its first process exits; whatever it left running in the background
-    // would hold stdout open and turn a finished sample into a timeout.
-    child.on('exit', killGroup);
-    child.on('close', (code, signal) => {
-      settle(() =>
-        resolve({
-          code,
-          signal,
-          stdout: stdout.text(),
-          stdoutTruncated: stdout.truncated,
-          stderr: stderr.text(),
-        }),
-      );
-    });
-  });
+  } catch (err) {
+    if (ctx.abort.aborted) throw abortError(ctx.abort, what, timeoutMs);
+    if (err instanceof SpawnError) throw spawnError(err, what);
+    throw err;
+  }
+  if (result.aborted) throw abortError(ctx.abort, what, timeoutMs);
+  if (result.timedOut) {
+    throw new SourceError(`${what}: timed out after ${formatDuration(timeoutMs)}`, { timeout: true });
+  }
+  return {
+    code: result.exitCode,
+    signal: result.signal,
+    stdout: result.stdout,
+    stdoutTruncated: result.truncated.stdout,
+    stderr: result.stderr,
+  };
 }
 
-function spawnError(err: Error, file: string, what: string): SourceError {
-  const code = errorCode(err);
-  if (code === 'ENOENT') {
+function spawnError(err: SpawnError, what: string): SourceError {
+  const file = err.file;
+  if (err.errno === 'ENOENT') {
     const hint = file.includes('/') ? 'no such file' : 'not found on PATH; is it installed?';
     return new SourceError(`${what}: ${file} ${hint} (ENOENT)`, { cause: err });
   }
-  if (code === 'EACCES') {
+  if (err.errno === 'EACCES') {
     return new SourceError(`${what}: ${file} is not executable (EACCES)`, { cause: err });
   }
   return new SourceError(`${what} could not be started: ${err.message}`, { cause: err });
@@ -180,45 +150,4 @@ function stderrTail(stderr: string): string {
     .filter(Boolean)
     .pop();
   return last === undefined ? ' and printed nothing on stderr' : `: ${quote(last, 200)}`;
-}
-
-/** Keeps the first `max` bytes. */
-class HeadCapture {
-  private chunks: Buffer[] = [];
-  private size = 0;
-  truncated = false;
-  constructor(private readonly max: number) {}
-
-  add(chunk: Buffer): void {
-    const room = this.max - this.size;
-    if (chunk.length > room) this.truncated = true;
-    if (room <= 0) return;
-    const kept = chunk.subarray(0, room);
-    this.chunks.push(kept);
-    this.size += kept.length;
-  }
-
-  text(): string {
-    return Buffer.concat(this.chunks).toString('utf8');
-  }
-}
-
-/** Keeps the last `max` bytes (at least; trimmed a chunk at a time). */
-class TailCapture {
-  private chunks: Buffer[] = [];
-  private size = 0;
-  constructor(private readonly max: number) {}
-
-  add(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.size += chunk.length;
-    while (this.chunks.length > 1 && this.size - this.chunks[0]!.length >= this.max) {
-      this.size -= this.chunks.shift()!.length;
-    }
-  }
-
-  text(): string {
-    const all = Buffer.concat(this.chunks);
-    return all.subarray(Math.max(0, all.length - this.max)).toString('utf8');
-  }
 }

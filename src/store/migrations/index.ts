@@ -1,4 +1,5 @@
 import { m0001Init } from './0001-init.js';
+import { m0002Interventions } from './0002-interventions.js';
 
 /** One forward-only schema step. Versions are consecutive from 1; a shipped migration never changes. */
 export interface Migration {
@@ -8,4 +9,4 @@ export interface Migration {
 }
 
 /** Every migration, in order. Append only. */
-export const MIGRATIONS: readonly Migration[] = [m0001Init];
+export const MIGRATIONS: readonly Migration[] = [m0001Init, m0002Interventions];

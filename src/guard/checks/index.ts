@@ -1,0 +1,28 @@
+import { appliesCheck } from './applies.js';
+import { approvalCheck } from './approval.js';
+import { budgetCheck } from './budget.js';
+import { canaryCheck } from './canary.js';
+import { concurrencyCheck } from './concurrency.js';
+import { dedupCheck } from './dedup.js';
+import { freezeCheck } from './freeze.js';
+import { kindCheck } from './kind.js';
+import { pathCheck } from './path.js';
+import { rollbackCheck } from './rollback.js';
+import type { GuardCheck } from '../types.js';
+
+/**
+ * Every guard check, in the order they run. The ones that can reject come first, and the gate
+ * stops at the first rejection, so `applies` never reads a path that `path` refused.
+ */
+export const CHECKS: readonly GuardCheck[] = [
+  pathCheck,
+  kindCheck,
+  rollbackCheck,
+  appliesCheck,
+  dedupCheck,
+  freezeCheck,
+  canaryCheck,
+  approvalCheck,
+  budgetCheck,
+  concurrencyCheck,
+];

@@ -1,0 +1,78 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import type { KaizenConfig, TargetConfig } from '../config/schema.js';
+import { ConfigError } from '../errors.js';
+import { ChangeKind, Risk } from '../propose/proposal.js';
+import { Duration } from '../util/duration.js';
+
+/** The shipped policy (works from src/ and dist/ alike: both sit two levels below the root). */
+export const DEFAULT_POLICY_FILE = fileURLToPath(new URL('../../guards/default.yaml', import.meta.url));
+
+const Globs = z.array(z.string().min(1));
+
+export const GuardPolicy = z
+  .strictObject({
+    blockedPaths: Globs,
+    blockedKinds: z.array(ChangeKind),
+    dailyBudget: z.number().int().min(0),
+    maxConcurrent: z.number().int().min(1),
+    dedupWindow: Duration,
+    freeze: z.strictObject({ after: z.number().int().min(1), for: Duration }),
+    canaryAreas: z.array(z.string()),
+    risk: z.strictObject({
+      highPaths: Globs,
+      migrationPaths: Globs,
+      maxLowLines: z.number().int().min(0),
+      maxLowFiles: z.number().int().min(1),
+      mediumKinds: z.array(ChangeKind),
+    }),
+    approvalFrom: Risk,
+  })
+  .transform(({ dedupWindow, freeze, ...rest }) => ({
+    ...rest,
+    dedupWindowMs: dedupWindow,
+    freeze: { after: freeze.after, forMs: freeze.for },
+  }));
+export type GuardPolicy = z.infer<typeof GuardPolicy>;
+
+/**
+ * The policy for one target: the shipped default, overridden key by key by the config's
+ * guard.policy file and then by the target's guardPolicy file.
+ */
+export function loadPolicy(config: Pick<KaizenConfig, 'guard'>, target: Pick<TargetConfig, 'guardPolicy'>): GuardPolicy {
+  const files = [DEFAULT_POLICY_FILE, config.guard.policy, target.guardPolicy].filter((f): f is string => f !== undefined);
+  let merged: Record<string, unknown> = {};
+  for (const file of files) {
+    if (!existsSync(file)) {
+      throw new ConfigError('CONFIG_NOT_FOUND', `guard policy file ${file} does not exist; fix guard.policy (or guardPolicy) in the config`);
+    }
+    const doc: unknown = parse(readFileSync(file, 'utf8')) ?? {};
+    if (typeof doc !== 'object' || Array.isArray(doc)) {
+      throw ConfigError.fromIssues([{ file, line: 1, path: '', message: 'expected a mapping of policy settings' }]);
+    }
+    merged = mergePolicy(merged, doc as Record<string, unknown>);
+  }
+  const result = GuardPolicy.safeParse(merged);
+  if (!result.success) {
+    throw ConfigError.fromIssues(
+      result.error.issues.map((i) => ({ file: files.at(-1)!, line: undefined, path: i.path.join('.'), message: i.message })),
+    );
+  }
+  return result.data;
+}
+
+/** Mappings merge key by key (one level deep for `risk` and `freeze`); lists and scalars replace. */
+function mergePolicy(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = isMapping(b) && isMapping(v) ? { ...b, ...v } : v;
+  }
+  return out;
+}
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

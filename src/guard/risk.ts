@@ -1,0 +1,48 @@
+import picomatch from 'picomatch';
+import { RISKS, type Proposal, type Risk } from '../propose/proposal.js';
+import type { GuardPolicy } from './policy.js';
+import type { RiskAssessment } from './types.js';
+
+const max = (a: Risk, b: Risk): Risk => (RISKS.indexOf(a) >= RISKS.indexOf(b) ? a : b);
+
+/**
+ * The risk floor of a change, from what it touches and how much — never from what the proposal
+ * says about itself, so text an attacker planted in a log cannot talk a change down to "low".
+ */
+export function assessRisk(proposal: Proposal, policy: GuardPolicy): RiskAssessment {
+  const { risk } = policy;
+  const reasons: string[] = [];
+  let floor: Risk = 'low';
+  const raise = (to: Risk, why: string) => {
+    if (RISKS.indexOf(to) > RISKS.indexOf(floor)) floor = to;
+    if (to !== 'low') reasons.push(why);
+  };
+
+  if (risk.mediumKinds.includes(proposal.kind)) raise('medium', `kind ${proposal.kind}`);
+
+  const paths = [...new Set(proposal.changes.flatMap((c) => (c.kind === 'runbook' ? [] : [c.path.replace(/\\/g, '/')])))];
+  const high = picomatch(risk.highPaths, { dot: true, nocase: true });
+  const sensitive = paths.filter((p) => high(p));
+  if (sensitive.length) raise('high', `touches ${sensitive.join(', ')} (schema, migration, deploy or CI)`);
+  if (paths.length > risk.maxLowFiles) raise('medium', `${paths.length} files`);
+
+  const lines = proposal.changes.reduce((n, c) => n + changedLines(c), 0);
+  if (lines > 5 * risk.maxLowLines) raise('high', `${lines} changed lines`);
+  else if (lines > risk.maxLowLines) raise('medium', `${lines} changed lines`);
+
+  return { declared: proposal.risk, floor, effective: max(proposal.risk, floor), reasons };
+}
+
+function changedLines(c: Proposal['changes'][number]): number {
+  const count = (s: string) => (s === '' ? 0 : s.split('\n').length);
+  switch (c.kind) {
+    case 'edit':
+      return Math.max(count(c.search), count(c.replace));
+    case 'write':
+      return count(c.content);
+    case 'config_set':
+      return Math.max(1, count(JSON.stringify(c.value, null, 1)));
+    case 'runbook':
+      return 0;
+  }
+}

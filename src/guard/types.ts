@@ -1,0 +1,61 @@
+import type { TargetConfig } from '../config/schema.js';
+import type { Proposal, Risk } from '../propose/proposal.js';
+import type { Store } from '../store/index.js';
+import type { GuardPolicy } from './policy.js';
+
+export type Decision = 'pass' | 'defer' | 'reject';
+
+/** A path kaizen must never change, and why (shown to the person reading the rejection). */
+export interface ProtectedPath {
+  path: string;
+  why: string;
+}
+
+export interface RiskAssessment {
+  /** What the proposal claimed. */
+  declared: Risk;
+  /** The floor computed from the change itself. */
+  floor: Risk;
+  /** The higher of the two: what every check uses. */
+  effective: Risk;
+  /** Why the floor is what it is. */
+  reasons: string[];
+}
+
+/** Everything a check may look at. Checks read; they never write. */
+export interface GuardContext {
+  proposal: Proposal;
+  fingerprint: string;
+  risk: RiskAssessment;
+  target: TargetConfig;
+  policy: GuardPolicy;
+  store: Store;
+  now: number;
+  timeZone: string;
+  protectedPaths: ProtectedPath[];
+  /** The intervention being guarded, left out of its own counts. */
+  interventionId?: string;
+  /** A person approved it (from the backlog). */
+  approvedBy?: string;
+}
+
+export interface CheckVerdict {
+  decision: Decision;
+  reason: string;
+}
+
+export interface CheckResult extends CheckVerdict {
+  check: string;
+}
+
+/** One deterministic pre-flight check. No model output can talk its way past it. */
+export interface GuardCheck {
+  id: string;
+  describe: string;
+  check(ctx: GuardContext): CheckVerdict;
+}
+
+export type GuardOutcome =
+  | { decision: 'pass'; risk: RiskAssessment; checks: CheckResult[] }
+  | { decision: 'defer'; reasons: string[]; risk: RiskAssessment; checks: CheckResult[] }
+  | { decision: 'reject'; reasons: string[]; risk: RiskAssessment; checks: CheckResult[] };
