@@ -4,6 +4,7 @@
  */
 const BENCHES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   observe: () => import('./observe.js'),
+  rollback: () => import('./rollback.js'),
 };
 
 const names = process.argv.slice(2).filter((a) => a !== '--');

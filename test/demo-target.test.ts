@@ -314,7 +314,7 @@ describe('demo-target', () => {
     ],
     [
       { latencyMs: 20, colour: 'blue' },
-      'demo-target: invalid config.json: unknown key "colour" (allowed: port, latencyMs, latencyJitterMs, errorRate, memoryGrowthMbPerMin, cacheSize, worker, logLevel)',
+      'demo-target: invalid config.json: unknown key "colour" (allowed: port, latencyMs, latencyJitterMs, errorRate, memoryGrowthMbPerMin, cacheSize, statsWindowMs, worker, logLevel)',
     ],
     [
       { logLevel: 'trace' },

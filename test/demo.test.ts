@@ -2,42 +2,43 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { spawnCli } from './helpers/cli.js';
+import { git } from './helpers/git.js';
 import { tempDir } from './helpers/temp.js';
 
 describe('kaizen demo', () => {
-  it('starts the demo target, samples every source kind live and stops it again', () => {
+  it('observes the live target, applies and validates a good change, auto-reverts a breaking one', () => {
     const dir = path.join(tempDir(), 'demo');
 
-    const r = spawnCli(['demo', '--dir', dir, '--ticks', '2', '--interval', '300ms']);
+    const r = spawnCli(['demo', '--dir', dir, '--ticks', '2', '--interval', '300ms', '--window', '8s']);
 
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    const status = r.out.slice(r.out.indexOf('== Status'));
-    for (const name of [
-      'latency_p95_ms',
-      'error_rate',
-      'errors_per_s',
-      'jobs_per_s',
-      'error_log_lines',
-      'worker_lock_age_s',
-      'rss_mb',
-      'commits',
-    ]) {
+    const status = r.out.slice(r.out.indexOf('== Status'), r.out.indexOf('== Baseline'));
+    for (const name of ['latency_p50_ms', 'error_rate', 'errors_per_s', 'jobs_per_s', 'error_log_lines', 'worker_lock_age_s', 'rss_mb', 'commits']) {
       expect(status).toMatch(new RegExp(`demo\\s+${name}\\s+\\d`));
     }
-    expect(status).toMatch(/error_rate .*(ALERT > 0\.05|ok)/);
+    expect(r.out).toMatch(/K0001 validated: latency_p50_ms fell \d+ %/);
+    expect(r.out).toMatch(/K0002 Make requests fast\n.*\n {2}ROLLED BACK: commit [0-9a-f]{7} reverted by [0-9a-f]{7}; healthy again/);
+    expect(r.out).toContain('kaizen doctor: all invariants hold over 2 intervention(s)');
+    const repo = path.join(dir, 'target');
+    expect(git(repo, 'log', '--format=%s')).toBe(
+      ['kaizen: revert "Make requests fast"', 'kaizen: Make requests fast', 'kaizen: Give the request cache room for the hot keys', 'demo target: initial import'].join('\n'),
+    );
+    expect(git(repo, 'status', '--porcelain')).toBe('');
     expect(r.out).toContain('kaizen demo: demo target stopped; files left in');
-    expect(existsSync(path.join(dir, 'target', '.git'))).toBe(true);
-    expect(existsSync(path.join(dir, 'target', 'run', 'demo.pid'))).toBe(false);
+    expect(existsSync(path.join(repo, 'run', 'demo.pid'))).toBe(false);
   });
 
-  it('refuses a bad --ticks value before starting anything', () => {
+  it('refuses bad options before starting anything', () => {
     const dir = path.join(tempDir(), 'demo');
 
-    const r = spawnCli(['demo', '--dir', dir, '--ticks', 'many']);
+    const ticks = spawnCli(['demo', '--dir', dir, '--ticks', 'many']);
+    const window = spawnCli(['demo', '--dir', dir, '--window', '1s']);
 
-    expect(r.code).toBe(64);
-    expect(r.err).toBe('kaizen: --ticks many: expected a whole number from 1 to 1000\n');
+    expect(ticks.code).toBe(64);
+    expect(ticks.err).toBe('kaizen: --ticks many: expected a whole number from 1 to 1000\n');
+    expect(window.code).toBe(64);
+    expect(window.err).toBe('kaizen: --window "1s": expected a duration from 3s to 10m, such as 10s\n');
     expect(existsSync(dir)).toBe(false);
   });
 });

@@ -275,8 +275,16 @@ export async function undoCommit(
     faultPoint('after-revert');
     if (target.remote && !store.intents.get(iv.id, `${prefix}-push`)?.finishedAt) {
       store.intents.begin(iv.id, `${prefix}-push`, clock.now());
-      if ((await git.remoteSha(target.remote, target.branch)) !== revertSha) await git.push(target.remote, target.branch);
-      await verifyPushed(git, target.remote, target.branch, revertSha);
+      const remoteAt = await git.remoteSha(target.remote, target.branch);
+      // A commit whose own push failed never reached the remote: there is nothing to undo there,
+      // and pushing it with its revert to a remote that refuses pushes would leave the rollback
+      // stuck in applying for good. (A remote SHA we do not know may hold it: push.)
+      const remoteHasCommit =
+        remoteAt !== undefined && (!(await git.commitExists(remoteAt)) || (await git.isAncestor(commitSha, remoteAt)));
+      if (remoteHasCommit) {
+        if (remoteAt !== revertSha) await git.push(target.remote, target.branch);
+        await verifyPushed(git, target.remote, target.branch, revertSha);
+      }
       store.intents.finish(iv.id, `${prefix}-push`, clock.now());
       faultPoint('after-revert-push');
     }

@@ -22,7 +22,12 @@ function repo(files: Record<string, string | Buffer> = {}): string {
 
 const read = (root: string, rel: string) => fs.readFileSync(path.join(root, rel), 'utf8');
 
-const edit = (p: string, search: string, replace: string): Change => ({ kind: 'edit', path: p, search, replace });
+const edit = (p: string, search: string, replace: string): Change => ({
+  kind: 'edit',
+  path: p,
+  search,
+  replace,
+});
 const write = (p: string, content: string): Change => ({ kind: 'write', path: p, content });
 const set = (p: string, key: string, value: unknown): Change =>
   ({ kind: 'config_set', path: p, key, value }) as Change;
@@ -50,7 +55,12 @@ describe('planChanges: edit', () => {
     const root = repo({ 'src/app.py': 'a = 1\nb = 2\n' });
     const edits = planChanges(root, [edit('src/app.py', 'b = 2', 'b = 3')]);
     expect(edits).toEqual([
-      { rel: 'src/app.py', abs: path.join(root, 'src/app.py'), before: 'a = 1\nb = 2\n', after: 'a = 1\nb = 3\n' },
+      {
+        rel: 'src/app.py',
+        abs: path.join(root, 'src/app.py'),
+        before: 'a = 1\nb = 2\n',
+        after: 'a = 1\nb = 3\n',
+      },
     ]);
     expect(read(root, 'src/app.py')).toBe('a = 1\nb = 2\n');
   });
@@ -62,7 +72,9 @@ describe('planChanges: edit', () => {
 
   it('refuses search text that is missing or not unique', () => {
     const root = repo({ 'src/app.py': 'x\nx\nx\n', 'win.txt': 'a\r\nb\r\n' });
-    expect(planError(root, [edit('src/app.py', 'y', 'z')]).message).toBe('edit of src/app.py: search text not found');
+    expect(planError(root, [edit('src/app.py', 'y', 'z')]).message).toBe(
+      'edit of src/app.py: search text not found',
+    );
     expect(planError(root, [edit('src/app.py', 'x', 'z')]).message).toBe(
       'edit of src/app.py: search text occurs 3 times; it must be unique (add surrounding lines to the search text)',
     );
@@ -89,7 +101,9 @@ describe('planChanges: edit', () => {
     expect(planError(root, [edit('latin1.txt', 'caf', 'x')]).message).toBe(
       'edit of latin1.txt: it is not UTF-8 text; kaizen changes only UTF-8 text files',
     );
-    expect(planError(root, [write('img.png', 'text')]).message).toContain('write of img.png: it is a binary file');
+    expect(planError(root, [write('img.png', 'text')]).message).toContain(
+      'write of img.png: it is a binary file',
+    );
     expect(planError(root, [write('dir', 'text')]).message).toBe('write of dir: it is a folder, not a file');
   });
 
@@ -137,9 +151,15 @@ describe('planChanges: composition and refusals', () => {
 
   it('refuses a change that makes no difference, and changes that cancel out', () => {
     const root = repo({ 'a.txt': 'x = 1\n', 'c.json': '{ "a": 1 }\n' });
-    expect(planError(root, [write('a.txt', 'x = 1\n')]).message).toBe('write of a.txt: the change makes no difference');
-    expect(planError(root, [edit('a.txt', '1', '1')]).message).toBe('edit of a.txt: the change makes no difference');
-    expect(planError(root, [set('c.json', 'a', 1)]).message).toBe('config_set of c.json: the change makes no difference');
+    expect(planError(root, [write('a.txt', 'x = 1\n')]).message).toBe(
+      'write of a.txt: the change makes no difference',
+    );
+    expect(planError(root, [edit('a.txt', '1', '1')]).message).toBe(
+      'edit of a.txt: the change makes no difference',
+    );
+    expect(planError(root, [set('c.json', 'a', 1)]).message).toBe(
+      'config_set of c.json: the change makes no difference',
+    );
     expect(planError(root, [edit('a.txt', '1', '2'), edit('a.txt', '2', '1')]).message).toBe(
       'the changes to a.txt cancel out: the file would end exactly as it is now',
     );
@@ -184,9 +204,15 @@ describe('planChanges: config_set in YAML', () => {
 
   it('keeps a quoted string quoted, and quotes a string that would read as another type', () => {
     const root = repo({ 'app.yml': yamlText });
-    expect(after(root, [set('app.yml', 'worker.name', 'fetcher')])).toContain('  name: "fetcher"  # quoted on purpose\n');
-    expect(after(root, [set('app.yml', 'worker.interval_ms', '900')])).toContain('  interval_ms: "900"   # tuned in March\n');
-    expect(after(root, [set('app.yml', 'worker.interval_ms', true)])).toContain('  interval_ms: true   # tuned in March\n');
+    expect(after(root, [set('app.yml', 'worker.name', 'fetcher')])).toContain(
+      '  name: "fetcher"  # quoted on purpose\n',
+    );
+    expect(after(root, [set('app.yml', 'worker.interval_ms', '900')])).toContain(
+      '  interval_ms: "900"   # tuned in March\n',
+    );
+    expect(after(root, [set('app.yml', 'worker.interval_ms', true)])).toContain(
+      '  interval_ms: true   # tuned in March\n',
+    );
   });
 
   it('sets list items by existing index and refuses a missing one', () => {
@@ -214,13 +240,29 @@ describe('planChanges: config_set in YAML', () => {
 
   it('replaces a scalar with a structure, and composes two sets on one file', () => {
     const root = repo({ 'app.yaml': yamlText });
-    const out = after(root, [set('app.yaml', 'worker.tags', ['x']), set('app.yaml', 'worker.interval_ms', 1)]);
+    const out = after(root, [
+      set('app.yaml', 'worker.tags', ['x']),
+      set('app.yaml', 'worker.interval_ms', 1),
+    ]);
     expect(out).toContain('interval_ms: 1');
     expect(out).toMatch(/tags:\n\s+- x\n/);
   });
 
+  it('refuses to set a value that other keys share through an anchor', () => {
+    const root = repo({ 'app.yaml': 'base: &timeout 30\napi:\n  timeout: *timeout\n' });
+    expect(planError(root, [set('app.yaml', 'base', 60)]).message).toBe(
+      'config_set of app.yaml: kaizen could not set "base" without changing other values (it is anchored as &timeout and used elsewhere); use an edit change',
+    );
+  });
+
+  it("keeps the file's list indentation and flow style when it has to print the whole document", () => {
+    const text = '# c\nlist:\n- 1\n- 2\nflow: [a, b]\n';
+    const root = repo({ 'app.yaml': text });
+    expect(after(root, [set('app.yaml', 'extra.on', true)])).toBe(`${text}extra:\n  on: true\n`);
+  });
+
   it('names a file that is not valid YAML, and refuses other extensions and missing files', () => {
-    const root = repo({ 'bad.yaml': 'a: [1,\nb: 2\n', 'conf.toml': 'a = 1\n', 'noext': 'a: 1\n' });
+    const root = repo({ 'bad.yaml': 'a: [1,\nb: 2\n', 'conf.toml': 'a = 1\n', noext: 'a: 1\n' });
     expect(planError(root, [set('bad.yaml', 'a', 1)]).message).toMatch(
       /^config_set of bad\.yaml: the file is not valid YAML \(line \d+: .+\)$/,
     );
@@ -244,11 +286,15 @@ describe('planChanges: config_set in JSON', () => {
     expect(after(root, [set('four.json', 'a.b', 2)])).toBe(four.replace('1', '2'));
     expect(after(root, [set('tab.json', 'a.b', 2)])).toBe(tab.replace('1', '2'));
     // A new key means re-serialising, still in the file's own indentation.
-    expect(after(root, [set('two.json', 'a.c', 'x')])).toBe('{\n  "a": {\n    "b": 1,\n    "c": "x"\n  }\n}\n');
+    expect(after(root, [set('two.json', 'a.c', 'x')])).toBe(
+      '{\n  "a": {\n    "b": 1,\n    "c": "x"\n  }\n}\n',
+    );
     expect(after(root, [set('four.json', 'a.c', 'x')])).toBe(
       '{\n    "a": {\n        "b": 1,\n        "c": "x"\n    }\n}',
     );
-    expect(after(root, [set('tab.json', 'd', [1])])).toBe('{\n\t"a": {\n\t\t"b": 1\n\t},\n\t"d": [\n\t\t1\n\t]\n}\n');
+    expect(after(root, [set('tab.json', 'd', [1])])).toBe(
+      '{\n\t"a": {\n\t\t"b": 1\n\t},\n\t"d": [\n\t\t1\n\t]\n}\n',
+    );
   });
 
   it('changes a value in place without touching the rest of the file', () => {
@@ -269,12 +315,16 @@ describe('planChanges: config_set in JSON', () => {
       'config_set of c.json: rewriting the file would change more than "extra" (12345678901234567890 would be written as 12345678901234567000); use an edit change instead',
     );
     // Changing an existing value replaces just its text, so such a file can still be changed.
-    expect(after(root, [set('c.json', 'ratio', 2.5)])).toBe('{\n  "ratio": 2.5,\n  "id": 12345678901234567890\n}\n');
+    expect(after(root, [set('c.json', 'ratio', 2.5)])).toBe(
+      '{\n  "ratio": 2.5,\n  "id": 12345678901234567890\n}\n',
+    );
   });
 
   it('names a file that is not valid JSON', () => {
     const root = repo({ 'c.json': '{ "a": 1, }' });
-    expect(planError(root, [set('c.json', 'a', 2)]).message).toMatch(/^config_set of c\.json: the file is not valid JSON \(.+\)$/);
+    expect(planError(root, [set('c.json', 'a', 2)]).message).toMatch(
+      /^config_set of c\.json: the file is not valid JSON \(.+\)$/,
+    );
   });
 });
 
@@ -306,7 +356,9 @@ describe('writeEdits and restoreEdits', () => {
     expect(read(root, 'a.txt')).toBe('a\n');
     const created = planChanges(root, [write('n.txt', 'n')]);
     fs.writeFileSync(path.join(root, 'n.txt'), 'raced');
-    expect(() => writeEdits(root, created)).toThrow('n.txt changed since the change was planned (it now exists)');
+    expect(() => writeEdits(root, created)).toThrow(
+      'n.txt changed since the change was planned (it now exists)',
+    );
   });
 
   it('refuses a symlink swapped in after planning, and writes nothing outside', () => {
@@ -333,12 +385,17 @@ describe('writeEdits and restoreEdits', () => {
 
   it('puts the files already written back when a later write fails', () => {
     const root = repo({ 'a.txt': 'a\n', 'b.txt': 'b\n' });
-    const edits = planChanges(root, [edit('a.txt', 'a', 'A'), write('c.txt', 'c\n'), edit('b.txt', 'b', 'B')]);
+    const edits = planChanges(root, [
+      edit('a.txt', 'a', 'A'),
+      write('c.txt', 'c\n'),
+      edit('b.txt', 'b', 'B'),
+    ]);
     const rename = fs.renameSync;
     let calls = 0;
     // Fault injection: the third rename (b.txt) fails as a full disk would.
     vi.spyOn(fs, 'renameSync').mockImplementation((from, to) => {
-      if (++calls === 3) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      if (++calls === 3)
+        throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
       rename(from, to);
     });
     expect(() => writeEdits(root, edits)).toThrow('writing b.txt failed: ENOSPC: no space left on device');

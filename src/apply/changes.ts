@@ -40,7 +40,10 @@ type FileChange = Exclude<Change, { kind: 'runbook' }>;
  * (or PathEscapeError) when any change cannot apply.
  */
 export function planChanges(repoRoot: string, changes: Change[]): FileEdit[] {
-  const files = new Map<string, { rel: string; abs: string; before: string | null; current: string | null }>();
+  const files = new Map<
+    string,
+    { rel: string; abs: string; before: string | null; current: string | null }
+  >();
   for (const change of changes) {
     if (change.kind === 'runbook') {
       throw new ChangeError(
@@ -94,7 +97,8 @@ function applyOne(change: FileChange, rel: string, current: string | null): stri
 }
 
 function applyEdit(change: Extract<Change, { kind: 'edit' }>, rel: string, current: string | null): string {
-  if (current === null) throw new ChangeError(`edit of ${rel}: the file does not exist; use a write change to create it`);
+  if (current === null)
+    throw new ChangeError(`edit of ${rel}: the file does not exist; use a write change to create it`);
   if (change.search === '') throw new ChangeError(`edit of ${rel}: the search text is empty`);
   const positions = occurrences(current, change.search);
   if (positions.length === 0) {
@@ -292,16 +296,33 @@ function setYaml(text: string, steps: PathStep[], value: unknown, label: string,
 
   // Otherwise change the document tree and print it: comments survive, spacing may not.
   setInYamlDocument(doc, steps, value);
-  const printed = doc.toString({ lineWidth: 0 });
+  const printed = doc.toString(yamlStyle(text));
   if (!yamlEquals(printed, expected)) {
-    throw new ChangeError(`${label}: kaizen could not set "${key}" without changing other values; use an edit change`);
+    const why =
+      isScalar(oldNode) && oldNode.anchor ? ` (it is anchored as &${oldNode.anchor} and used elsewhere)` : '';
+    throw new ChangeError(
+      `${label}: kaizen could not set "${key}" without changing other values${why}; use an edit change`,
+    );
   }
   return printed;
 }
 
+/** Print options that follow the file's own style where it is easy to tell, to keep the diff small. */
+function yamlStyle(text: string): { lineWidth: number; indentSeq: boolean; flowCollectionPadding: boolean } {
+  // `key:\n- item` (list items not indented under their key) rather than `key:\n  - item`
+  const indentSeq = !/^( *)[^\s#-][^\n]*:[ \t]*\r?\n\1- /m.test(text);
+  // `[a, b]` rather than `[ a, b ]`
+  const flowCollectionPadding = /[[{] \S/.test(text) || !/[[{][^\s\]}]/.test(text);
+  return { lineWidth: 0, indentSeq, flowCollectionPadding };
+}
+
 function renderYamlScalar(value: unknown, old: Scalar): string | undefined {
   const doc = new Document(value);
-  if (typeof value === 'string' && isScalar(doc.contents) && (old.type === 'QUOTE_DOUBLE' || old.type === 'QUOTE_SINGLE')) {
+  if (
+    typeof value === 'string' &&
+    isScalar(doc.contents) &&
+    (old.type === 'QUOTE_DOUBLE' || old.type === 'QUOTE_SINGLE')
+  ) {
     doc.contents.type = old.type;
   }
   const text = doc.toString({ lineWidth: 0 }).replace(/\n$/, '');
@@ -468,7 +489,9 @@ function readText(abs: string, rel: string, kind: string): string | null {
   }
   const bytes = fs.readFileSync(abs);
   if (bytes.includes(0)) {
-    throw new ChangeError(`${kind} of ${rel}: it is a binary file (it contains NUL bytes); kaizen changes only text files`);
+    throw new ChangeError(
+      `${kind} of ${rel}: it is a binary file (it contains NUL bytes); kaizen changes only text files`,
+    );
   }
   try {
     return UTF8.decode(bytes);
@@ -499,7 +522,8 @@ export function writeEdits(repoRoot: string, edits: FileEdit[]): void {
     const abs = reresolve(repoRoot, edit);
     const now = currentContent(abs);
     if (now !== edit.before) {
-      const why = edit.before === null ? 'it now exists' : now === null ? 'it was deleted' : 'its content is different';
+      const why =
+        edit.before === null ? 'it now exists' : now === null ? 'it was deleted' : 'its content is different';
       throw new ChangeError(`${edit.rel} changed since the change was planned (${why}); nothing was written`);
     }
     return { edit, abs };
@@ -548,7 +572,9 @@ export function restoreEdits(repoRoot: string, edits: FileEdit[]): void {
 function reresolve(repoRoot: string, edit: FileEdit): string {
   const { abs, rel } = resolveInRepo(repoRoot, edit.rel);
   if (rel !== edit.rel || abs !== edit.abs) {
-    throw new ChangeError(`planned edit of ${edit.rel} does not match the repository path ${rel}; nothing was written`);
+    throw new ChangeError(
+      `planned edit of ${edit.rel} does not match the repository path ${rel}; nothing was written`,
+    );
   }
   return abs;
 }
@@ -563,7 +589,10 @@ function writeAtomic(abs: string, content: string): void {
   }
   fs.mkdirSync(dir, { recursive: true });
   // Hidden, recognisable, and short enough that a long file name still leaves room for it.
-  const tmp = path.join(dir, `.${path.basename(abs).slice(0, 64)}.kaizen-${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = path.join(
+    dir,
+    `.${path.basename(abs).slice(0, 64)}.kaizen-${randomBytes(6).toString('hex')}.tmp`,
+  );
   const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
   const fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | (O_NOFOLLOW ?? 0), 0o666);
   try {

@@ -166,7 +166,11 @@ class SimpleGitRepo implements GitRepo {
 
   async head(): Promise<string> {
     const r = await this.test(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']);
-    if (!r.ok) throw new KaizenError('GIT_FAILED', `${this.dir} has no commits yet: kaizen needs a commit to start from`);
+    if (!r.ok)
+      throw new KaizenError(
+        'GIT_FAILED',
+        `${this.dir} has no commits yet: kaizen needs a commit to start from`,
+      );
     return r.stdout.trim();
   }
 
@@ -193,21 +197,32 @@ class SimpleGitRepo implements GitRepo {
 
   async commitFiles(files: string[], message: string): Promise<string> {
     if (files.length === 0) throw new KaizenError('GIT_FAILED', 'nothing to commit: no files were named');
-    if (message.trim() === '') throw new KaizenError('GIT_FAILED', 'refusing to commit with an empty message');
+    if (message.trim() === '')
+      throw new KaizenError('GIT_FAILED', 'refusing to commit with an empty message');
     const paths = files.map(repoPath);
     const before = await this.head();
     // `add -A` stages additions, changes and deletions of exactly these paths; `commit --only`
     // then commits those paths alone, whatever else is staged (it stays staged).
     await this.run(['add', '-A', '--', ...paths]);
-    await this.run([...(await this.identity()), 'commit', '--only', '--no-edit', `--message=${message}`, '--', ...paths]);
+    await this.run([
+      ...(await this.identity()),
+      'commit',
+      '--only',
+      '--no-edit',
+      `--message=${message}`,
+      '--',
+      ...paths,
+    ]);
     const after = await this.head();
-    if (after === before) throw new KaizenError('GIT_FAILED', `git commit of ${paths.join(', ')} made no commit`);
+    if (after === before)
+      throw new KaizenError('GIT_FAILED', `git commit of ${paths.join(', ')} made no commit`);
     return after;
   }
 
   async revert(sha: string, message: string): Promise<string> {
     const rev = checkRev(sha);
-    if (message.trim() === '') throw new KaizenError('GIT_FAILED', 'refusing to commit a revert with an empty message');
+    if (message.trim() === '')
+      throw new KaizenError('GIT_FAILED', 'refusing to commit a revert with an empty message');
     const short = rev.slice(0, 7);
     const busy = await this.operationInProgress();
     if (busy) {
@@ -218,7 +233,9 @@ class SimpleGitRepo implements GitRepo {
     }
     // `git revert --abort` resets the index (git reset --merge): on a tree with staged changes it
     // would discard them. So revert only on a tree whose tracked files are all committed.
-    const changed = parsePorcelain(await this.run(['status', '--porcelain=v1', '-z', '--untracked-files=no']));
+    const changed = parsePorcelain(
+      await this.run(['status', '--porcelain=v1', '-z', '--untracked-files=no']),
+    );
     if (changed.length > 0) {
       throw new KaizenError(
         'GIT_FAILED',
@@ -238,7 +255,9 @@ class SimpleGitRepo implements GitRepo {
           { cause: err },
         );
       }
-      throw new KaizenError('GIT_FAILED', `git revert of ${short} failed: ${gitMessage(err)}; ${aborted}`, { cause: err });
+      throw new KaizenError('GIT_FAILED', `git revert of ${short} failed: ${gitMessage(err)}; ${aborted}`, {
+        cause: err,
+      });
     }
     const staged = await this.test(['diff', '--cached', '--quiet']);
     if (staged.ok) {
@@ -252,9 +271,13 @@ class SimpleGitRepo implements GitRepo {
       await this.sg.raw([...(await this.identity()), 'commit', '--no-edit', `--message=${message}`]);
     } catch (err) {
       const aborted = await this.abortRevert();
-      throw new KaizenError('GIT_FAILED', `committing the revert of ${short} failed: ${gitMessage(err)}; ${aborted}`, {
-        cause: err,
-      });
+      throw new KaizenError(
+        'GIT_FAILED',
+        `committing the revert of ${short} failed: ${gitMessage(err)}; ${aborted}`,
+        {
+          cause: err,
+        },
+      );
     }
     const after = await this.head();
     if (after === before) throw new KaizenError('GIT_FAILED', `git revert of ${short} made no commit`);
@@ -263,8 +286,9 @@ class SimpleGitRepo implements GitRepo {
 
   async push(remote: string, branch: string): Promise<void> {
     const ref = `refs/heads/${checkName(branch, 'branch')}`;
+    checkName(remote, 'remote');
     try {
-      await this.sg.raw(['push', '--porcelain', checkName(remote, 'remote'), `${ref}:${ref}`]);
+      await this.sg.raw(['push', '--porcelain', remote, `${ref}:${ref}`]);
     } catch (err) {
       // --porcelain puts the per-ref verdict ("!  refs/heads/main:… [rejected] (fetch first)") on stdout.
       const verdict =
@@ -333,7 +357,8 @@ class SimpleGitRepo implements GitRepo {
   }
 
   async log(n: number): Promise<GitCommit[]> {
-    if (!Number.isInteger(n) || n < 1) throw new KaizenError('GIT_FAILED', `log needs a positive count, got ${n}`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new KaizenError('GIT_FAILED', `log needs a positive count, got ${n}`);
     const out = await this.run(['log', '-z', `--max-count=${n}`, '--format=%H%n%s%n%b', 'HEAD']);
     return out
       .split('\0')
@@ -386,7 +411,10 @@ class SimpleGitRepo implements GitRepo {
 
   /** Undo a revert this module started (on a tree it checked had no uncommitted changes). */
   private async abortRevert(): Promise<string> {
-    if (!fs.existsSync(await this.gitPath('REVERT_HEAD')) && !fs.existsSync(await this.gitPath('sequencer'))) {
+    if (
+      !fs.existsSync(await this.gitPath('REVERT_HEAD')) &&
+      !fs.existsSync(await this.gitPath('sequencer'))
+    ) {
       return 'nothing was changed';
     }
     try {
@@ -405,7 +433,8 @@ class SimpleGitRepo implements GitRepo {
 export async function verifyPushed(git: GitRepo, remote: string, branch: string, sha: string): Promise<void> {
   const actual = await git.remoteSha(remote, branch);
   if (actual === sha) return;
-  const where = actual === undefined ? `the remote has no branch ${branch}` : `the remote is at ${actual.slice(0, 7)}`;
+  const where =
+    actual === undefined ? `the remote has no branch ${branch}` : `the remote is at ${actual.slice(0, 7)}`;
   throw new KaizenError(
     'PUSH_NOT_VERIFIED',
     `push to ${remote}/${branch} did not take effect: ${where}, expected ${sha.slice(0, 7)}`,
@@ -454,7 +483,12 @@ function checkName(name: string, what: 'remote' | 'branch'): string {
 }
 
 function gitMessage(err: unknown): string {
-  const text = err instanceof GitExitError ? err.stderr.trim() || err.stdout.trim() : err instanceof Error ? err.message.trim() : String(err);
+  const text =
+    err instanceof GitExitError
+      ? err.stderr.trim() || err.stdout.trim()
+      : err instanceof Error
+        ? err.message.trim()
+        : String(err);
   // The last few lines carry the reason ("fatal: …"); hints before them are noise.
   const lines = text.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('hint:'));
   const tail = lines.slice(-4).join(' / ');
@@ -463,7 +497,9 @@ function gitMessage(err: unknown): string {
 
 function gitFailed(args: string[], err: unknown): KaizenError {
   if (err instanceof KaizenError) return err;
-  return new KaizenError('GIT_FAILED', `git ${describeArgs(args)} failed: ${gitMessage(err)}`, { cause: err });
+  return new KaizenError('GIT_FAILED', `git ${describeArgs(args)} failed: ${gitMessage(err)}`, {
+    cause: err,
+  });
 }
 
 /** The command for a message: no commit message text, no identity overrides, not too long. */
@@ -482,5 +518,7 @@ function describeArgs(args: string[]): string {
 }
 
 function listSome(items: string[], max = 5): string {
-  return items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
+  return items.length <= max
+    ? items.join(', ')
+    : `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
 }

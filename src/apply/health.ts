@@ -48,7 +48,11 @@ export interface HealthResult {
   attempts: ProbeAttempt[];
 }
 
-export async function probeHealth(probe: HealthProbe, clock: Clock, abort?: AbortSignal): Promise<HealthResult> {
+export async function probeHealth(
+  probe: HealthProbe,
+  clock: Clock,
+  abort?: AbortSignal,
+): Promise<HealthResult> {
   const attempts: ProbeAttempt[] = [];
   for (let i = 0; i < probe.attempts; i++) {
     if (i > 0) await clock.sleep(probe.intervalMs, abort);
@@ -77,10 +81,12 @@ async function probeOnce(probe: HealthProbe, clock: Clock, abort?: AbortSignal):
     const body = await readBody(res);
     const latencyMs = elapsed();
     const failures: string[] = [];
-    if (res.status !== probe.expectStatus) failures.push(`status ${res.status}, expected ${probe.expectStatus}`);
+    if (res.status !== probe.expectStatus)
+      failures.push(`status ${res.status}, expected ${probe.expectStatus}`);
     if (body === undefined) failures.push(`body is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB`);
     else if (Object.keys(probe.expectJson).length > 0) failures.push(...checkJson(body, probe.expectJson));
-    if (latencyMs > probe.maxLatencyMs) failures.push(`answered in ${latencyMs} ms, limit ${probe.maxLatencyMs} ms`);
+    if (latencyMs > probe.maxLatencyMs)
+      failures.push(`answered in ${latencyMs} ms, limit ${probe.maxLatencyMs} ms`);
     return failures.length === 0
       ? { at, ok: true, status, latencyMs }
       : { at, ok: false, status, latencyMs, failure: failures.join('; ') };
@@ -116,7 +122,9 @@ function checkJson(body: string, expect: Record<string, string | number | boolea
     json = JSON.parse(body);
   } catch {
     const shown = body.trim().slice(0, 60);
-    return [`body is not JSON${shown ? ` (${JSON.stringify(shown)}${body.trim().length > 60 ? '…' : ''})` : ' (empty)'}`];
+    return [
+      `body is not JSON${shown ? ` (${JSON.stringify(shown)}${body.trim().length > 60 ? '…' : ''})` : ' (empty)'}`,
+    ];
   }
   const failures: string[] = [];
   for (const [path, expected] of Object.entries(expect)) {
@@ -162,6 +170,7 @@ function describeNetworkError(err: unknown): string {
 
 function deepestMessage(err: unknown): string {
   let current: unknown = err;
-  for (let i = 0; i < 5 && current instanceof Error && current.cause instanceof Error; i++) current = current.cause;
+  for (let i = 0; i < 5 && current instanceof Error && current.cause instanceof Error; i++)
+    current = current.cause;
   return current instanceof Error ? current.message : String(current);
 }

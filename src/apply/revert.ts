@@ -6,7 +6,7 @@ import { runProcess } from '../util/process.js';
 import { undoCommit, type ApplyDeps, type UndoResult } from './apply-intervention.js';
 import { createGit } from './git.js';
 
-const REVERTIBLE: readonly State[] = ['applied', 'validated', 'no_effect', 'inconclusive'];
+export const REVERTIBLE: readonly State[] = ['applied', 'validated', 'no_effect', 'inconclusive'];
 
 /**
  * Undo an intervention that went live: git revert (or the runbook's inverse), push, redeploy,
@@ -28,6 +28,9 @@ export async function revertIntervention(
     );
   }
   const target = selectTargets(deps.config, iv.target)[0]!;
+  // Write-ahead: who reverts and why, so that recovery finishes a revert a crash interrupted
+  // (the intervention is still in a revertible state until the transition below).
+  store.intents.begin(id, 'revert', clock.now(), { actor, why, ...(data.verdict !== undefined ? { verdict: data.verdict } : {}) });
   let undo: UndoResult;
   const change = iv.proposal.changes[0];
   if (iv.kind === 'runbook' && change?.kind === 'runbook') {
@@ -42,6 +45,7 @@ export async function revertIntervention(
     revertSha: undo.revertSha ?? null,
     ...(data.verdict !== undefined ? { verdict: data.verdict } : {}),
   });
+  store.intents.finish(id, 'revert', clock.now());
   store.events.append(clock.now(), {
     kind: 'reverted',
     target: iv.target,

@@ -26,7 +26,10 @@ function refusal(root: string, rel: string): PathEscapeError {
 describe('resolveInRepo', () => {
   it('normalises a path inside the repository', () => {
     const root = repo();
-    expect(resolveInRepo(root, 'src/app.py')).toEqual({ abs: path.join(root, 'src', 'app.py'), rel: 'src/app.py' });
+    expect(resolveInRepo(root, 'src/app.py')).toEqual({
+      abs: path.join(root, 'src', 'app.py'),
+      rel: 'src/app.py',
+    });
     expect(resolveInRepo(root, './src//./app.py').rel).toBe('src/app.py');
     expect(resolveInRepo(root, 'src\\app.py').rel).toBe('src/app.py');
     expect(resolveInRepo(root, 'src/../README.md').rel).toBe('README.md');
@@ -45,7 +48,9 @@ describe('resolveInRepo', () => {
       'path "" is refused: it is empty; expected a path inside the repository such as "src/app.py"',
     );
     expect(refusal(root, '  ').message).toContain('it is empty');
-    expect(refusal(root, 'src/a\u0000b').message).toBe('path "src/a\\u0000b" is refused: it contains a NUL byte');
+    expect(refusal(root, 'src/a\u0000b').message).toBe(
+      'path "src/a\\u0000b" is refused: it contains a NUL byte',
+    );
   });
 
   it('refuses absolute, drive and UNC paths', () => {
@@ -70,14 +75,24 @@ describe('resolveInRepo', () => {
     );
     expect(refusal(root, 'a/../../x').message).toContain('it leaves the repository');
     expect(refusal(root, 'src\\..\\..\\x').message).toContain('it leaves the repository');
-    expect(refusal(root, '.').message).toBe('path "." is refused: it names the repository root itself, not a file in it');
+    expect(refusal(root, '.').message).toBe(
+      'path "." is refused: it names the repository root itself, not a file in it',
+    );
     expect(refusal(root, 'src/..').message).toContain('names the repository root itself');
   });
 
   it('refuses anything inside .git, at any depth and in any letter case', () => {
     const root = repo();
     const msg = 'it is inside a .git folder; kaizen never touches git internals';
-    for (const p of ['.git/hooks/pre-commit', '.GIT/config', 'sub/.git/x', '.git', 'src/../.git/config', '.Git./x', 'GIT~1/config']) {
+    for (const p of [
+      '.git/hooks/pre-commit',
+      '.GIT/config',
+      'sub/.git/x',
+      '.git',
+      'src/../.git/config',
+      '.Git./x',
+      'GIT~1/config',
+    ]) {
       expect(refusal(root, p).message).toBe(`path ${JSON.stringify(p)} is refused: ${msg}`);
     }
     // .gitignore and .github are ordinary files.
@@ -133,7 +148,9 @@ describe('resolveInRepo', () => {
 
   it('refuses a path through a file, and into a nested repository', () => {
     const root = repo();
-    expect(refusal(root, 'src/app.py/x').message).toBe('path "src/app.py/x" is refused: src/app.py is a file, not a folder');
+    expect(refusal(root, 'src/app.py/x').message).toBe(
+      'path "src/app.py/x" is refused: src/app.py is a file, not a folder',
+    );
     fs.mkdirSync(path.join(root, 'vendor', 'lib', '.git'), { recursive: true });
     expect(refusal(root, 'vendor/lib/x.c').message).toBe(
       'path "vendor/lib/x.c" is refused: vendor/lib is a separate git repository (it has its own .git); kaizen only changes files of the target repository itself',
@@ -144,6 +161,9 @@ describe('resolveInRepo', () => {
     const root = repo();
     const link = path.join(tempDir('kaizen-link-'), 'repo');
     fs.symlinkSync(root, link);
-    expect(resolveInRepo(link, 'src/app.py')).toEqual({ abs: path.join(link, 'src', 'app.py'), rel: 'src/app.py' });
+    expect(resolveInRepo(link, 'src/app.py')).toEqual({
+      abs: path.join(link, 'src', 'app.py'),
+      rel: 'src/app.py',
+    });
   });
 });

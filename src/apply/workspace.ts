@@ -57,7 +57,8 @@ export function resolveInRepo(repoRoot: string, relPath: string): { abs: string;
       }
       throw new PathEscapeError(relPath, `${shown} cannot be inspected: ${errText(err)}`);
     }
-    if (st.isSymbolicLink()) throw new PathEscapeError(relPath, describeLink(current, shown, realRoot, isTarget));
+    if (st.isSymbolicLink())
+      throw new PathEscapeError(relPath, describeLink(current, shown, realRoot, isTarget));
     if (!isTarget && !st.isDirectory()) {
       throw new PathEscapeError(relPath, `${shown} is a file, not a folder`);
     }
@@ -83,14 +84,23 @@ export function resolveInRepo(repoRoot: string, relPath: string): { abs: string;
 /** The path's segments after purely textual checks and normalisation (no file system access). */
 function lexicalSegments(relPath: string): string[] {
   if (relPath === '' || relPath.trim() === '') {
-    throw new PathEscapeError(relPath, 'it is empty; expected a path inside the repository such as "src/app.py"');
+    throw new PathEscapeError(
+      relPath,
+      'it is empty; expected a path inside the repository such as "src/app.py"',
+    );
   }
   if (relPath.includes('\u0000')) throw new PathEscapeError(relPath, 'it contains a NUL byte');
   if (relPath.startsWith('\\\\') || relPath.startsWith('//')) {
-    throw new PathEscapeError(relPath, 'it is a network (UNC) path; expected a path relative to the repository');
+    throw new PathEscapeError(
+      relPath,
+      'it is a network (UNC) path; expected a path relative to the repository',
+    );
   }
   if (/^[A-Za-z]:/.test(relPath)) {
-    throw new PathEscapeError(relPath, 'it is a Windows drive path; expected a path relative to the repository');
+    throw new PathEscapeError(
+      relPath,
+      'it is a Windows drive path; expected a path relative to the repository',
+    );
   }
   if (relPath.startsWith('/') || relPath.startsWith('\\')) {
     throw new PathEscapeError(relPath, 'it is absolute; expected a path relative to the repository root');

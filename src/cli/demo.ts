@@ -1,88 +1,165 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SystemClock } from '../clock.js';
-import { compose } from '../compose.js';
+import { compose, type Runtime } from '../compose.js';
 import { loadConfig } from '../config/load.js';
 import { demoConfig } from '../demo/demo-config.js';
+import { createLogger } from '../logger.js';
 import { makeScratchTarget } from '../demo/scratch.js';
-import { startDemoTarget } from '../demo/target-process.js';
-import { UsageError } from '../errors.js';
+import { KaizenError, UsageError } from '../errors.js';
+import { runDoctor } from '../loop/doctor.js';
+import { submitProposal } from '../loop/submit.js';
 import { buildDigest } from '../observe/digest.js';
+import { sampleTarget } from '../observe/sampler.js';
 import { observeTick } from '../observe/tick.js';
 import { parseDuration } from '../util/duration.js';
+import { runProcess } from '../util/process.js';
+import { validateIntervention } from '../validate/validate-intervention.js';
 import type { Io } from './io.js';
 import { renderOutcomes } from './observe.js';
+import { renderSubmit } from './render.js';
 import { renderStatus } from './status.js';
 
 export interface DemoOptions {
   dir?: string;
   ticks: string;
   interval: string;
+  window: string;
   keep?: boolean;
 }
 
+/** The two changes the demo submits: one that helps, one that breaks the target. */
+const GOOD_CHANGE = {
+  title: 'Give the request cache room for the hot keys',
+  area: 'cache',
+  kind: 'config_set',
+  changes: [{ kind: 'config_set', path: 'config.json', key: 'cacheSize', value: 200 }],
+  hypothesis: 'cacheSize is 0, so every request misses and pays latencyMs twice; 200 entries hold the hot keys.',
+  prediction: { signal: 'latency_p50_ms', direction: 'down', magnitude: 0.3 },
+  risk: 'low',
+  rollback: 'git revert of the commit, then deploy',
+  trigger: 'demo: latency_p50_ms is twice latencyMs',
+};
+
+const BAD_CHANGE = {
+  title: 'Make requests fast',
+  area: 'latency',
+  kind: 'config_set',
+  changes: [{ kind: 'config_set', path: 'config.json', key: 'latencyMs', value: 'fast' }],
+  hypothesis: 'A careless change: latencyMs must be a number, so the service will refuse this config.',
+  prediction: { signal: 'latency_p50_ms', direction: 'down', magnitude: 0.5 },
+  risk: 'low',
+  rollback: 'git revert of the commit, then deploy',
+  trigger: 'demo: a change that breaks the target',
+};
+
 /**
- * The demo: a scratch copy of the demo target as a git repo, started as a real process, watched
- * by kaizen through every source kind. Each later stage of the loop extends this story.
+ * The demo: a scratch copy of the demo target as a git repo, deployed as a real process and
+ * watched through every source kind; then one good change (applied, validated) and one that
+ * breaks the target (auto-reverted), and the timeline of it all.
  */
 export async function run(opts: DemoOptions, io: Io): Promise<void> {
   const ticks = Number(opts.ticks);
-  if (!Number.isInteger(ticks) || ticks < 1 || ticks > 1000)
-    throw new UsageError(`--ticks ${opts.ticks}: expected a whole number from 1 to 1000`);
+  if (!Number.isInteger(ticks) || ticks < 1 || ticks > 1000) throw new UsageError(`--ticks ${opts.ticks}: expected a whole number from 1 to 1000`);
   const intervalMs = parseDuration(opts.interval);
-  if (intervalMs === undefined)
-    throw new UsageError(
-      `--interval ${JSON.stringify(opts.interval)}: expected a duration such as 1s or 500ms`,
-    );
+  if (intervalMs === undefined) throw new UsageError(`--interval ${JSON.stringify(opts.interval)}: expected a duration such as 1s or 500ms`);
+  const windowMs = parseDuration(opts.window);
+  if (windowMs === undefined || windowMs < 3000 || windowMs > 600_000) {
+    throw new UsageError(`--window ${JSON.stringify(opts.window)}: expected a duration from 3s to 10m, such as 10s`);
+  }
 
   const dir = path.resolve(opts.dir ?? mkdtempSync(path.join(os.tmpdir(), 'kaizen-demo-')));
   mkdirSync(dir, { recursive: true });
-  const repo = makeScratchTarget(dir);
+  // A short stats window, so the target's latency answers a change within seconds; no simulated
+  // errors, so error_rate (alert above 0.05) stays clear and only the changes move the signals.
+  const repo = makeScratchTarget(dir, { statsWindowMs: 2000, errorRate: 0 });
   io.out(`kaizen demo: scratch target in ${repo} (a git repo on branch main)`);
-
-  const target = await startDemoTarget(repo);
-  io.out(`kaizen demo: demo target started, pid ${target.pid}, ${target.baseUrl}`);
+  const clock = new SystemClock();
+  const deployed = await runProcess([process.execPath, 'deploy.mjs'], { cwd: repo, env: { ...process.env, PORT: '0' }, timeoutMs: 30_000, clock });
+  if (deployed.exitCode !== 0) throw new KaizenError('DEMO_FAILED', `the demo target did not start: ${deployed.output.trim()}`);
+  const port = readFileSync(path.join(repo, 'run', 'port'), 'utf8').trim();
+  io.out(`kaizen demo: ${deployed.stdout.trim()}`);
   const configPath = path.join(dir, 'kaizen.yaml');
-  writeFileSync(configPath, demoConfig({ baseUrl: target.baseUrl, dataDir: './.kaizen', repo: './target' }));
+  writeFileSync(configPath, demoConfig({ baseUrl: `http://127.0.0.1:${port}`, dataDir: './.kaizen', repo: './target', windowMs }));
   io.out(`kaizen demo: wrote ${configPath}\n`);
 
-  const clock = new SystemClock();
-  const rt = compose(loadConfig(configPath), { clock });
+  // The story is printed; the structured log would only repeat it on stderr.
+  const rt = compose(loadConfig(configPath), { clock, logger: createLogger('error') });
   try {
-    const demoTarget = rt.config.targets[0]!;
-    io.out(
-      '== Observe: every signal sampled from the live target, errors stored as errors, never as numbers',
-    );
-    for (let i = 1; i <= ticks; i++) {
-      const { outcomes } = await observeTick(rt, demoTarget);
-      io.out(`\n-- tick ${i} of ${ticks}`);
-      io.out(renderOutcomes(outcomes));
-      if (i < ticks) await clock.sleep(intervalMs);
-    }
-    io.out('\n== Status (what the proposer will read): last value, age, 24 h trend, alert state');
-    io.out(
-      renderStatus(
-        buildDigest(rt, demoTarget, { staleAfterMs: 3 * rt.config.schedule.observeMs + intervalMs }).signals,
-      ),
-    );
-    io.out(
-      '\nThe demo target ships with errorRate 0.08 in its config.json: error_rate is above its 0.05 alert threshold.' +
-        '\nNext stages (proposing, guarding, applying and validating a fix) are being built; see README.md.',
-    );
+    await story(rt, io, { ticks, intervalMs, windowMs });
   } finally {
     rt.close();
     if (opts.keep) {
-      io.out(`\nkept: the demo target is still running (pid ${target.pid}); its folder is ${dir}`);
-      io.out(`try: kaizen status --config ${configPath}`);
-      target.child.unref();
+      io.out(`\nkept: the demo target is still running; its folder is ${dir}`);
+      io.out(`try: kaizen status --config ${configPath}   and   kaizen show K0001 --config ${configPath}`);
     } else {
-      await target.stop();
+      await runProcess([process.execPath, 'stop.mjs'], { cwd: repo, timeoutMs: 10_000, clock });
       if (!opts.dir) rmSync(dir, { recursive: true, force: true });
-      io.out(
-        '\nkaizen demo: demo target stopped' +
-          (opts.dir ? `; files left in ${dir}` : ', scratch folder removed'),
-      );
+      io.out('\nkaizen demo: demo target stopped' + (opts.dir ? `; files left in ${dir}` : ', scratch folder removed'));
     }
   }
+}
+
+async function story(rt: Runtime, io: Io, o: { ticks: number; intervalMs: number; windowMs: number }): Promise<void> {
+  const target = rt.config.targets[0]!;
+  const started = rt.clock.now();
+  const dense = rt.config.validation.denseIntervalMs;
+
+  io.out('== Observe: every signal sampled from the live target, errors stored as errors, never as numbers');
+  for (let i = 1; i <= o.ticks; i++) {
+    const { outcomes } = await observeTick(rt, target);
+    io.out(`\n-- tick ${i} of ${o.ticks}`);
+    io.out(renderOutcomes(outcomes));
+    if (i < o.ticks) await rt.clock.sleep(o.intervalMs);
+  }
+  io.out('\n== Status (what the proposer will read): last value, age, 24 h trend, alert state');
+  io.out(renderStatus(buildDigest(rt, target, { staleAfterMs: 3 * rt.config.schedule.observeMs + o.intervalMs }).signals));
+
+  const watched = ['latency_p50_ms', 'latency_p95_ms', 'error_rate'];
+  const sampleDensely = async (ms: number) => {
+    const until = rt.clock.now() + ms;
+    while (rt.clock.now() < until) {
+      await sampleTarget(rt, target, { concurrency: 4, only: watched });
+      await rt.clock.sleep(dense);
+    }
+  };
+
+  io.out(`\n== Baseline: sampling latency every ${dense} ms for ${o.windowMs / 1000} s, so the rank test has enough points`);
+  await sampleDensely(o.windowMs);
+
+  io.out('\n== A good change, through the guard gate, applied as a git commit, deployed and probed');
+  const good = await submitProposal(rt, { target: target.name, proposal: GOOD_CHANGE, origin: 'demo', actor: 'kaizen' });
+  io.out(renderSubmit(good));
+
+  if (good.intervention.state === 'applied') {
+    io.out(`\n== Validate: sampling the predicted signal through the ${o.windowMs / 1000} s window, then Mann–Whitney U`);
+    await sampleDensely(o.windowMs + dense);
+    const { verdict, intervention } = await validateIntervention(rt, good.intervention.id);
+    io.out(`${intervention.id} ${verdict.outcome}: ${verdict.reason}`);
+  }
+
+  io.out('\n== A change that breaks the target: the deploy fails, kaizen reverts the commit, redeploys and probes again');
+  const bad = await submitProposal(rt, { target: target.name, proposal: BAD_CHANGE, origin: 'demo', actor: 'kaizen' });
+  io.out(renderSubmit(bad));
+
+  io.out('\n== Timeline');
+  const events = rt.store.events.list({ since: started, limit: 1000 }).reverse();
+  const history = [good.intervention.id, bad.intervention.id].flatMap((id) =>
+    rt.store.interventions.history(id).map((h) => ({ t: h.at, line: `${id} ${h.from ?? '-'} → ${h.to} (${h.actor}): ${h.reason}` })),
+  );
+  const lines = [
+    ...history,
+    ...events.filter((e) => !e.kind.startsWith('verdict_')).map((e) => ({ t: e.t, line: `${e.interventionId ?? ''} event ${e.kind}` })),
+  ].sort((a, b) => a.t - b.t);
+  for (const l of lines) io.out(`  +${((l.t - started) / 1000).toFixed(1).padStart(5)} s  ${l.line}`);
+
+  io.out('\n== Git log of the target');
+  const log = await runProcess(['git', 'log', '--format=  %h %s'], { cwd: target.repoPath, timeoutMs: 10_000, clock: rt.clock });
+  io.out(log.stdout.trimEnd());
+
+  const doctor = await runDoctor(rt);
+  io.out(
+    `\n== kaizen doctor: ${doctor.problems.length === 0 ? `all invariants hold over ${doctor.checked} intervention(s)` : doctor.problems.map((p) => p.problem).join('; ')}`,
+  );
 }

@@ -168,6 +168,7 @@ function buildProgram(io: Io): Command {
     .option('-d, --dir <dir>', 'where to put the scratch copy (default: a new temporary folder)')
     .option('--ticks <n>', 'observe ticks to run', '3')
     .option('--interval <duration>', 'time between ticks', '1s')
+    .option('--window <duration>', 'validation window (and baseline) of the good change', '10s')
     .option('--keep', 'leave the demo target running and its folder in place when done')
     .action(async (opts) => (await import('./demo.js')).run(opts, io));
 

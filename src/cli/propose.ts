@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { recoverInterrupted } from '../apply/recover.js';
 import { UsageError } from '../errors.js';
-import { submitProposal } from '../loop/submit.js';
+import { ProposalInvalidError, submitProposal } from '../loop/submit.js';
 import { printJson, type Io } from './io.js';
 import { person } from './person.js';
 import { withRuntime } from './runtime.js';
@@ -23,11 +23,15 @@ export async function run(opts: { config?: string; file?: string; target?: strin
     throw new UsageError(`--file ${opts.file}: not valid ${opts.file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
   }
   const who = person(opts.by);
+  const file = opts.file;
   await withRuntime(opts, async (rt) => {
     await recoverInterrupted(rt);
     const targetName = opts.target ?? (rt.config.targets.length === 1 ? rt.config.targets[0]!.name : undefined);
     if (!targetName) throw new UsageError(`several targets are configured; say which with --target (${rt.config.targets.map((t) => t.name).join(', ')})`);
-    const result = await submitProposal(rt, { target: targetName, proposal: data, origin: who, actor: who });
+    const result = await submitProposal(rt, { target: targetName, proposal: data, origin: who, actor: who }).catch((err: unknown) => {
+      // The file's content is bad input (exit 64), like a file that does not parse; not an internal failure (70).
+      throw err instanceof ProposalInvalidError ? new UsageError(`--file ${file}: ${err.message}`) : err;
+    });
     if (opts.json) return printJson(io, result);
     io.out(renderSubmit(result));
   });

@@ -620,7 +620,7 @@ describe('loadConfig accepts good configs', () => {
       deleteBatch: 5000,
     });
     expect(config.observe).toEqual({ concurrency: 16 });
-    expect(config.guard).toEqual({ policy: 'guards/default.yaml', shadow: false });
+    expect(config.guard).toEqual({ shadow: false }); // no policy file: the shipped guards/default.yaml alone
     expect(config.proposer).toEqual({ provider: 'auto', contextTokens: 16000 });
     expect(config.validation).toEqual({
       windowMs: 3_600_000,

@@ -184,6 +184,17 @@ function describeType(
     }
     return { type: `list of ${plural(typeText(element))}` };
   }
+  if (inner instanceof z.ZodRecord) {
+    // A mapping of names to objects (runbooks): the object gets its own section.
+    const valueObject = asObject(unwrap(inner.valueType as z.ZodType));
+    if (valueObject) {
+      const name = alias(seen, valueObject, `${path}.<name>`) ?? `${path}.<name>`;
+      return {
+        type: `mapping of ${typeText(inner.keyType as z.ZodType)} to mappings (see \`${name}\`)`,
+        children: [{ object: valueObject, name, intro }],
+      };
+    }
+  }
   if (inner instanceof z.ZodDiscriminatedUnion) {
     // Each option gets a section of its own; the field's description introduces the first.
     const discriminator = inner.def.discriminator;

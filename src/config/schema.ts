@@ -386,7 +386,7 @@ export const ValidationConfig = z
       .min(0)
       .max(1)
       .default(0.25)
-      .describe('relative change below which an effect counts as none (default 0.25)'),
+      .describe('fraction of the predicted magnitude a significant effect must reach to count as validated (default 0.25)'),
   })
   .transform(({ window, denseInterval, ...rest }) => ({
     ...rest,

@@ -2,7 +2,7 @@
  * The kaizen.yaml the demo writes for its scratch target: one signal of every source kind, so the
  * demo shows each of them working against a real process.
  */
-export function demoConfig(opts: { baseUrl: string; dataDir: string; repo: string }): string {
+export function demoConfig(opts: { baseUrl: string; dataDir: string; repo: string; windowMs: number }): string {
   const u = opts.baseUrl;
   return `# Written by "kaizen demo" for a scratch copy of examples/demo-target.
 dataDir: ${opts.dataDir}
@@ -12,11 +12,23 @@ target:
   name: demo
   repo: ${opts.repo}
   branch: main
+  # deploy.mjs reloads the running service (SIGHUP) or starts it; it fails when the service
+  # will not run with the committed config.json.
+  deploy: { command: ["node", "deploy.mjs"], timeout: 30s, stabilisation: 0s }
   health:
     url: ${u}/health
     expectJson: { status: ok }
+    attempts: 3
+    interval: 200ms
+    timeout: 1s
 
 signals:
+  - name: latency_p50_ms
+    description: median latency of the target's requests over its stats window
+    source: { kind: http-json, url: "${u}/health", path: latency_ms.p50 }
+    unit: ms
+    direction: lower_is_better
+    role: performance
   - name: latency_p95_ms
     description: 95th percentile latency of the target's requests over the last minute
     source: { kind: http-json, url: "${u}/health", path: latency_ms.p95 }
@@ -66,5 +78,9 @@ signals:
 
 schedule:
   observe: 1s
+
+validation:
+  window: ${opts.windowMs}ms
+  denseInterval: ${Math.max(50, Math.floor(opts.windowMs / 60))}ms
 `;
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
@@ -16,8 +16,11 @@ const GIT_IDENTITY = [
   'commit.gpgsign=false',
 ];
 
-/** Copy the demo target into `dir/target` and make it a git repository with one commit on main. */
-export function makeScratchTarget(dir: string): string {
+/**
+ * Copy the demo target into `dir/target` and make it a git repository with one commit on main;
+ * `config` keys are set in its config.json before that commit.
+ */
+export function makeScratchTarget(dir: string, config: Record<string, unknown> = {}): string {
   const target = path.join(dir, 'target');
   if (existsSync(target) && readdirSync(target).length > 0) {
     throw new UsageError(`${target} already exists and is not empty; pass an empty or new --dir`);
@@ -30,6 +33,9 @@ export function makeScratchTarget(dir: string): string {
         path.relative(DEMO_TARGET_SOURCE, src) ? `/${path.relative(DEMO_TARGET_SOURCE, src)}` : '',
       ),
   });
+  const configFile = path.join(target, 'config.json');
+  const current = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+  writeFileSync(configFile, JSON.stringify({ ...current, ...config }, null, 2) + '\n');
   const git = (...args: string[]) =>
     execFileSync('git', [...GIT_IDENTITY, ...args], { cwd: target, stdio: 'ignore' });
   git('init', '-q', '-b', 'main');

@@ -44,6 +44,8 @@ export type GuardPolicy = z.infer<typeof GuardPolicy>;
 export function loadPolicy(config: Pick<KaizenConfig, 'guard'>, target: Pick<TargetConfig, 'guardPolicy'>): GuardPolicy {
   const files = [DEFAULT_POLICY_FILE, config.guard.policy, target.guardPolicy].filter((f): f is string => f !== undefined);
   let merged: Record<string, unknown> = {};
+  // Which file last set each key (`risk`, `risk.maxLowLines`), so an error names the file to fix.
+  const origin = new Map<string, string>();
   for (const file of files) {
     if (!existsSync(file)) {
       throw new ConfigError('CONFIG_NOT_FOUND', `guard policy file ${file} does not exist; fix guard.policy (or guardPolicy) in the config`);
@@ -53,11 +55,19 @@ export function loadPolicy(config: Pick<KaizenConfig, 'guard'>, target: Pick<Tar
       throw ConfigError.fromIssues([{ file, line: 1, path: '', message: 'expected a mapping of policy settings' }]);
     }
     merged = mergePolicy(merged, doc as Record<string, unknown>);
+    for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {
+      origin.set(k, file);
+      if (isMapping(v)) for (const sub of Object.keys(v)) origin.set(`${k}.${sub}`, file);
+    }
   }
   const result = GuardPolicy.safeParse(merged);
   if (!result.success) {
     throw ConfigError.fromIssues(
-      result.error.issues.map((i) => ({ file: files.at(-1)!, line: undefined, path: i.path.join('.'), message: i.message })),
+      result.error.issues.map((i) => {
+        const at = i.code === 'unrecognized_keys' ? [...i.path, ...i.keys.slice(0, 1)] : i.path;
+        const file = origin.get(at.slice(0, 2).join('.')) ?? origin.get(String(at[0])) ?? files.at(-1)!;
+        return { file, line: undefined, path: i.path.join('.'), message: i.message };
+      }),
     );
   }
   return result.data;

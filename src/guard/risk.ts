@@ -1,3 +1,4 @@
+import path from 'node:path';
 import picomatch from 'picomatch';
 import { RISKS, type Proposal, type Risk } from '../propose/proposal.js';
 import type { GuardPolicy } from './policy.js';
@@ -20,7 +21,7 @@ export function assessRisk(proposal: Proposal, policy: GuardPolicy): RiskAssessm
 
   if (risk.mediumKinds.includes(proposal.kind)) raise('medium', `kind ${proposal.kind}`);
 
-  const paths = [...new Set(proposal.changes.flatMap((c) => (c.kind === 'runbook' ? [] : [c.path.replace(/\\/g, '/')])))];
+  const paths = [...new Set(proposal.changes.flatMap((c) => (c.kind === 'runbook' ? [] : [repoRelative(c.path)])))];
   const high = picomatch(risk.highPaths, { dot: true, nocase: true });
   const sensitive = paths.filter((p) => high(p));
   if (sensitive.length) raise('high', `touches ${sensitive.join(', ')} (schema, migration, deploy or CI)`);
@@ -45,4 +46,13 @@ function changedLines(c: Proposal['changes'][number]): number {
     case 'runbook':
       return 0;
   }
+}
+
+/**
+ * A proposal's path as the repo-relative path it names (`./db/../db/migrations/1.sql` →
+ * `db/migrations/1.sql`), the same normalisation the path check applies, so a change cannot dodge
+ * a pattern by spelling its path differently.
+ */
+export function repoRelative(p: string): string {
+  return path.posix.normalize(p.replace(/\\/g, '/'));
 }

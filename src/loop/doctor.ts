@@ -2,7 +2,7 @@ import { createGit } from '../apply/git.js';
 import type { KaizenConfig } from '../config/schema.js';
 import { loadPolicy } from '../guard/policy.js';
 import type { Store } from '../store/index.js';
-import { startOfDay } from '../util/time.js';
+import { formatLocal, startOfDay } from '../util/time.js';
 import { ACTIVE_STATES, ROLLBACK_STATES, canTransition, type State } from './states.js';
 
 export interface DoctorProblem {
@@ -27,7 +27,8 @@ export async function runDoctor(deps: { store: Store; config: KaizenConfig }): P
     const policy = loadPolicy(config, target);
     const mine = all.filter((iv) => iv.target === target.name);
 
-    // Budget: applies per calendar day never above the daily budget.
+    // Budget: applies per calendar day never above the daily budget. The day is named in the
+    // configured time zone (its midnight in UTC is the day before east of Greenwich).
     const perDay = new Map<number, string[]>();
     for (const iv of mine) {
       for (const h of store.interventions.history(iv.id)) {
@@ -40,7 +41,7 @@ export async function runDoctor(deps: { store: Store; config: KaizenConfig }): P
       if (ids.length > policy.dailyBudget) {
         problems.push({
           check: 'budget',
-          problem: `${ids.length} applies on ${new Date(day).toISOString().slice(0, 10)} for ${target.name}, budget ${policy.dailyBudget}: ${ids.join(', ')}`,
+          problem: `${ids.length} applies on ${formatLocal(day, config.timeZone).slice(0, 10)} for ${target.name}, budget ${policy.dailyBudget}: ${ids.join(', ')}`,
         });
       }
     }
@@ -81,7 +82,7 @@ export async function runDoctor(deps: { store: Store; config: KaizenConfig }): P
     });
     if (prev !== iv.state) problems.push({ check: 'history', intervention: iv.id, problem: `${iv.id}: history ends at ${prev ?? 'nothing'} but the state is ${iv.state}` });
     if (iv.state === 'applying') {
-      problems.push({ check: 'stuck', intervention: iv.id, problem: `${iv.id} is still applying: run any apply command (or kaizen run) to recover it` });
+      problems.push({ check: 'stuck', intervention: iv.id, problem: `${iv.id} is still applying: run "kaizen recover" (or any apply command) to finish or undo it` });
     }
   }
   return { checked: all.length, problems };

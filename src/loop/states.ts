@@ -43,12 +43,15 @@ export const ROLLBACK_STATES: readonly State[] = ['rolled_back', 'reverted'];
 export const OUTCOME_STATES: readonly State[] = ['rolled_back', 'reverted', 'validated', 'no_effect', 'inconclusive'];
 
 export class IllegalTransitionError extends KaizenError {
-  constructor(id: string, from: State, to: State) {
+  /** `expected`: the state the caller read before; when it differs, the intervention changed meanwhile. */
+  constructor(id: string, from: State, to: State, expected?: State) {
     const allowed = TRANSITIONS[from];
     super(
       'ILLEGAL_TRANSITION',
-      `intervention ${id} is ${from} and cannot become ${to}` +
-        (allowed.length ? ` (from ${from} it can become ${allowed.join(', ')})` : ` (${from} is final)`),
+      expected !== undefined && expected !== from
+        ? `intervention ${id} is ${from}, not ${expected} as expected (it changed meanwhile), so it was not moved to ${to}`
+        : `intervention ${id} is ${from} and cannot become ${to}` +
+            (allowed.length ? ` (from ${from} it can become ${allowed.join(', ')})` : ` (${from} is final)`),
     );
   }
 }

@@ -26,6 +26,21 @@ const Text = (max: number) =>
     .max(max, `longer than ${max} characters`)
     .refine((s) => !s.includes('\u0000'), 'binary content (a NUL byte) is not allowed: changes must be text');
 
+/**
+ * Free text that goes into the commit message (title, hypothesis, rollback) or beside it. No NUL
+ * byte: git cannot take one in an argument, so the apply would fail after writing the files. No
+ * kaizen trailer: recovery and revert find commits by "Kaizen-Intervention:" / "Kaizen-Revert-Of:"
+ * in their messages, so a proposal quoting another commit's SHA in one would turn a later revert of
+ * that commit into a no-op.
+ */
+const prose = (s: z.ZodString) =>
+  s
+    .refine((t) => !t.includes('\u0000'), 'a NUL byte is not allowed')
+    .refine(
+      (t) => !/kaizen-(intervention|revert-of)\s*:/i.test(t),
+      'must not contain a kaizen commit trailer ("Kaizen-Intervention:" or "Kaizen-Revert-Of:")',
+    );
+
 export const EditChange = z.strictObject({
   kind: z.literal('edit'),
   path: RepoPath,
@@ -37,7 +52,12 @@ export const EditChange = z.strictObject({
 export const WriteChange = z.strictObject({
   kind: z.literal('write'),
   path: RepoPath,
-  content: Text(MAX_CONTENT_BYTES),
+  // Bounded in bytes, as the name says: 256 Ki characters of "é" are 512 KiB. (A string too long in
+  // characters is already reported by Text, so it is not reported twice.)
+  content: Text(MAX_CONTENT_BYTES).refine(
+    (s) => s.length > MAX_CONTENT_BYTES || Buffer.byteLength(s, 'utf8') <= MAX_CONTENT_BYTES,
+    `larger than ${MAX_CONTENT_BYTES} bytes of UTF-8`,
+  ),
 });
 
 export const ConfigSetChange = z.strictObject({
@@ -51,7 +71,10 @@ export const ConfigSetChange = z.strictObject({
       /^[A-Za-z0-9_$-]+(\[\d+\])*(\.[A-Za-z0-9_$-]+(\[\d+\])*)*$/,
       'expected a dotted key path such as "worker.interval_ms"',
     ),
-  value: z.json(),
+  // Bounded like a write's content: a value is one "line" to the risk floor, whatever its size.
+  value: z
+    .json()
+    .refine((v) => Buffer.byteLength(JSON.stringify(v), 'utf8') <= MAX_CONTENT_BYTES, `larger than ${MAX_CONTENT_BYTES} bytes as JSON`),
 });
 
 export const RunbookChange = z.strictObject({
@@ -90,29 +113,29 @@ export type Risk = z.infer<typeof Risk>;
 
 export const Proposal = z
   .strictObject({
-    title: z.string().min(1).max(200),
+    title: prose(z.string().min(1).max(200)),
     area: AreaName,
     kind: ChangeKind,
     changes: z
       .array(Change)
       .min(1, 'expected at least one change')
       .max(20, 'at most 20 changes in one proposal'),
-    hypothesis: z.string().min(1).max(4000),
+    hypothesis: prose(z.string().min(1).max(4000)),
     prediction: Prediction,
     risk: Risk,
     /** How long after the apply the outcome is judged (default: validation.window). */
     validationWindow: Duration.optional(),
     /** How to undo it, in words; for a runbook the inverse action is what counts. */
-    rollback: z.string().max(1000).default(''),
+    rollback: prose(z.string().max(1000)).default(''),
     /** The backup step taken before a change that touches a schema or data migration. */
-    backup: z.string().max(1000).optional(),
+    backup: prose(z.string().max(1000)).optional(),
     citesLessons: z.array(z.string().max(64)).max(50).default([]),
     arguesAgainst: z
       .array(z.strictObject({ lesson: z.string().max(64), why: z.string().min(1).max(2000) }))
       .max(50)
       .default([]),
     /** What prompted it: an alert, a schedule, a person. */
-    trigger: z.string().max(500).optional(),
+    trigger: prose(z.string().max(500)).optional(),
   })
   .superRefine((p, ctx) => {
     p.changes.forEach((c, i) => {

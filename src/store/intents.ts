@@ -32,6 +32,16 @@ export class IntentStore {
       .run(at, JSON.stringify(data), interventionId, step);
   }
 
+  /** Interventions with `step` begun and not finished: where a crash stopped that step. */
+  unfinished(step: string): string[] {
+    return this.db
+      .prepare(
+        `SELECT intervention_id FROM apply_intents WHERE step = ? AND finished_at IS NULL ORDER BY started_at, rowid`,
+      )
+      .pluck()
+      .all(step) as string[];
+  }
+
   get(interventionId: string, step: string): Intent | undefined {
     return this.list(interventionId).find((i) => i.step === step);
   }

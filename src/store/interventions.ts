@@ -158,7 +158,7 @@ export class InterventionStore {
       const current = this.db.prepare('SELECT state FROM interventions WHERE id = ?').pluck().get(id) as State | undefined;
       if (current === undefined) throw new NotFoundError(`no intervention ${id}`);
       if ((expectFrom !== undefined && current !== expectFrom) || !canTransition(current, to)) {
-        throw new IllegalTransitionError(id, current, to);
+        throw new IllegalTransitionError(id, current, to, expectFrom);
       }
       this.applyPatch(id, { ...patch }, at, to);
       this.recordTransition(id, current, to, at, actor, reason);

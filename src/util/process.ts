@@ -90,7 +90,9 @@ export async function runProcess(argv: string[], opts: RunProcessOptions): Promi
   const output = new TailCapture(max);
   const stdout = new TailCapture(max);
   const stderr = new TailCapture(max);
-  const result = (fields: Pick<ProcessResult, 'exitCode' | 'signal' | 'timedOut' | 'aborted'>): ProcessResult => ({
+  const result = (
+    fields: Pick<ProcessResult, 'exitCode' | 'signal' | 'timedOut' | 'aborted'>,
+  ): ProcessResult => ({
     ...fields,
     output: output.text(),
     stdout: stdout.text(),
@@ -138,7 +140,7 @@ export async function runProcess(argv: string[], opts: RunProcessOptions): Promi
         return false; // ESRCH: no process of the group is left
       }
     };
-    const groupAlive = () => signalGroup(0);
+    const groupAlive = () => child.pid !== undefined && signalGroup(0) && groupHasLiveMembers(child.pid);
 
     const finish = () => {
       if (settled) return;
@@ -156,10 +158,11 @@ export async function runProcess(argv: string[], opts: RunProcessOptions): Promi
         }),
       );
     };
-    const sleep = (ms: number) => clock.sleep(ms, timers.signal).then(
-      () => true,
-      () => false,
-    );
+    const sleep = (ms: number) =>
+      clock.sleep(ms, timers.signal).then(
+        () => true,
+        () => false,
+      );
 
     const kill = () => {
       signalGroup('SIGKILL');
@@ -214,6 +217,32 @@ export async function runProcess(argv: string[], opts: RunProcessOptions): Promi
   });
 }
 
+/**
+ * Whether any process of the group is still running. kill(-pgid, 0) also counts zombies, which
+ * linger when PID 1 does not reap orphans (common in containers); on Linux /proc tells them apart.
+ */
+function groupHasLiveMembers(pgid: number): boolean {
+  if (process.platform !== 'linux') return true;
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return true;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // pid (comm) state ppid pgrp …; comm may contain spaces and parentheses
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) === pgid && fields[0] !== 'Z') return true;
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return false;
+}
+
 function checkDirectory(cwd: string, file: string): void {
   let st: fs.Stats;
   try {
@@ -222,7 +251,11 @@ function checkDirectory(cwd: string, file: string): void {
     throw new SpawnError(`cannot run ${file}: the working directory ${cwd} does not exist`, file, 'ENOENT');
   }
   if (!st.isDirectory()) {
-    throw new SpawnError(`cannot run ${file}: the working directory ${cwd} is not a directory`, file, 'ENOTDIR');
+    throw new SpawnError(
+      `cannot run ${file}: the working directory ${cwd} is not a directory`,
+      file,
+      'ENOTDIR',
+    );
   }
 }
 

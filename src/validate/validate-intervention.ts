@@ -93,6 +93,7 @@ export async function validateIntervention(deps: ApplyDeps, id: string): Promise
     after,
     prediction,
     signalDirection: signal.direction,
+    unit: signal.unit,
     confidence: config.validation.confidence,
     tolerance: config.validation.tolerance,
     minPoints: MIN_POINTS,

@@ -12,7 +12,7 @@ export const kindCheck: GuardCheck = {
     for (const change of ctx.proposal.changes) {
       if (change.kind !== 'runbook') continue;
       const known = Object.keys(ctx.target.runbooks);
-      if (!(change.action in ctx.target.runbooks)) {
+      if (!Object.hasOwn(ctx.target.runbooks, change.action)) {
         return {
           decision: 'reject',
           reason: `runbook action "${change.action}" is not on the allow-list of target ${ctx.target.name} (${known.length ? `known: ${known.join(', ')}` : 'it has no runbooks'})`,

@@ -1,4 +1,5 @@
 import picomatch from 'picomatch';
+import { repoRelative } from '../risk.js';
 import type { GuardCheck } from '../types.js';
 
 /** A concrete way back exists: git revert, a declared inverse, or a backup step for migrations. */
@@ -12,12 +13,13 @@ export const rollbackCheck: GuardCheck = {
     }
     if (p.kind === 'runbook') {
       const change = p.changes[0]!;
-      const runbook = change.kind === 'runbook' ? ctx.target.runbooks[change.action] : undefined;
+      const runbook =
+        change.kind === 'runbook' && Object.hasOwn(ctx.target.runbooks, change.action) ? ctx.target.runbooks[change.action] : undefined;
       if (!runbook) return { decision: 'reject', reason: 'a runbook action needs an allow-listed runbook with a declared inverse' };
       return { decision: 'pass', reason: `inverse declared: ${runbook.inverse.join(' ')}` };
     }
     const isMigration = picomatch(ctx.policy.risk.migrationPaths, { dot: true, nocase: true });
-    const migration = p.changes.find((c) => c.kind !== 'runbook' && isMigration(c.path.replace(/\\/g, '/')));
+    const migration = p.changes.find((c) => c.kind !== 'runbook' && isMigration(repoRelative(c.path)));
     if (migration && migration.kind !== 'runbook' && !p.backup?.trim()) {
       return {
         decision: 'reject',

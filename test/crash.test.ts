@@ -1,0 +1,318 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FAULT_POINTS } from '../src/apply/fault.js';
+import { openStore } from '../src/store/index.js';
+import type { Intent } from '../src/store/intents.js';
+import type { Intervention } from '../src/store/interventions.js';
+import { runKaizen, type ChildResult } from './crash/child.js';
+import { FIXTURE_FILES, proposal, targetFixture, type TargetFixture } from './helpers/target.js';
+
+/*
+ * Real crash tests: the built CLI runs as a child process that SIGKILLs itself at a fault point
+ * (KAIZEN_FAULT), then a fresh `kaizen recover` must finish or undo the apply. Each test then
+ * checks the repo, the remote, the store and the live health endpoint, runs `kaizen doctor`, and
+ * checks that a second recover changes nothing.
+ */
+
+type Point = (typeof FAULT_POINTS)[number];
+type End = 'failed' | 'applied' | 'rolled_back';
+
+const ROLLBACK_POINTS: readonly Point[] = [
+  'revert-made',
+  'after-revert',
+  'after-revert-push',
+  'after-redeploy',
+];
+/** Points at which the forward commit is not yet in the repo when the process dies. */
+const BEFORE_COMMIT: readonly Point[] = ['after-lockdown', 'after-write'];
+
+const GOOD = proposal();
+const BAD = proposal({
+  title: 'Break the health check',
+  area: 'health',
+  changes: [{ kind: 'config_set', path: 'config.json', key: 'healthy', value: false }],
+});
+
+/**
+ * How recovery ends. A crash after the files were written but before the commit is undone (files
+ * restored, `failed`). A crash at after-lockdown has done nothing yet — lockdown only reads, and no
+ * intent is written before it — so recovery simply runs the apply (lockdown again, then write,
+ * commit, push, deploy, probe): one commit, `applied`.
+ */
+const endFor = (point: Point): End =>
+  ROLLBACK_POINTS.includes(point) ? 'rolled_back' : point === 'after-write' ? 'failed' : 'applied';
+
+const TABLE = FAULT_POINTS.map((point) => ({
+  point,
+  rollback: ROLLBACK_POINTS.includes(point),
+  committed: !BEFORE_COMMIT.includes(point),
+  end: endFor(point),
+}));
+
+function describeRun(r: ChildResult): string {
+  return `code ${r.code} signal ${r.signal}\n--- stdout\n${r.out}\n--- stderr\n${r.err}`;
+}
+
+function writeProposal(fx: TargetFixture, data: Record<string, unknown>): string {
+  const file = path.join(fx.dir, 'proposal.json');
+  writeFileSync(file, JSON.stringify(data, null, 2));
+  return file;
+}
+
+interface StoreView {
+  iv: Intervention;
+  history: { from: string | null; to: string; reason: string }[];
+  intents: Intent[];
+  events: number;
+}
+
+/** The store's view of the one intervention; opened read-only, only while no child runs. */
+function readStore(fx: TargetFixture): StoreView {
+  const store = openStore(path.join(fx.dir, 'data'), { readonly: true });
+  try {
+    const all = store.interventions.list({ limit: 100 });
+    expect(all).toHaveLength(1);
+    const iv = all[0]!;
+    return {
+      iv,
+      history: store.interventions.history(iv.id).map((h) => ({ from: h.from, to: h.to, reason: h.reason })),
+      intents: store.intents.list(iv.id),
+      events: store.events.list({ limit: 100_000 }).length,
+    };
+  } finally {
+    store.close();
+  }
+}
+
+interface Commit {
+  sha: string;
+  message: string;
+}
+
+/** Commits on main after `base`, oldest first. */
+function commitsSince(fx: TargetFixture, base: string): Commit[] {
+  const out = fx.git('log', '-z', '--reverse', '--format=%H%n%B', `${base}..main`);
+  return out
+    .split('\0')
+    .filter((r) => r.trim() !== '')
+    .map((r) => {
+      const nl = r.indexOf('\n');
+      return { sha: r.slice(0, nl).trim(), message: r.slice(nl + 1) };
+    });
+}
+
+/** `git log --grep` count of commits carrying a trailer (fixed string). */
+function grepCount(fx: TargetFixture, text: string): number {
+  const out = fx.git('log', '--format=%H', '--fixed-strings', `--grep=${text}`, 'main');
+  return out === '' ? 0 : out.split('\n').length;
+}
+
+function forwardCommits(fx: TargetFixture, base: string, id: string): Commit[] {
+  return commitsSince(fx, base).filter(
+    (c) => c.message.includes(`Kaizen-Intervention: ${id}\n`) && !c.message.includes('Kaizen-Revert-Of:'),
+  );
+}
+
+function remoteHead(fx: TargetFixture): string {
+  return fx.git('ls-remote', 'origin', 'refs/heads/main').split('\t')[0]!;
+}
+
+async function health(fx: TargetFixture): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(fx.healthUrl);
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** Everything a no-op recover must leave exactly as it was. */
+function snapshot(fx: TargetFixture) {
+  return {
+    head: fx.git('rev-parse', 'HEAD'),
+    remote: remoteHead(fx),
+    status: fx.git('status', '--porcelain'),
+    config: fx.read('config.json'),
+    store: readStore(fx),
+  };
+}
+
+async function crash(fx: TargetFixture, args: string[], fault: Point): Promise<void> {
+  const r = await runKaizen(args, { fault });
+  expect(r.signal, describeRun(r)).toBe('SIGKILL');
+  expect(r.code).toBeNull();
+  expect(readStore(fx).iv.state, 'the crash left the intervention mid-apply').toBe('applying');
+}
+
+/** What the repo, remote, store and deployed target look like right after the kill at `point`. */
+async function checkCrashSite(fx: TargetFixture, base: string, point: Point): Promise<void> {
+  const { iv } = readStore(fx);
+  const forward = forwardCommits(fx, base, iv.id);
+  const reverts = commitsSince(fx, base).filter((c) => c.message.includes('Kaizen-Revert-Of:'));
+  const remote = remoteHead(fx);
+  const probe = await health(fx);
+  const site = `at ${point}`;
+  switch (point) {
+    case 'after-lockdown':
+      expect(forward, site).toHaveLength(0);
+      expect(fx.git('status', '--porcelain'), site).toBe('');
+      break;
+    case 'after-write':
+      expect(forward, site).toHaveLength(0);
+      expect(fx.git('status', '--porcelain'), site).toMatch(/config\.json/);
+      break;
+    case 'commit-made':
+      expect(forward, site).toHaveLength(1);
+      expect(iv.commitSha, site).toBeNull();
+      break;
+    case 'after-commit':
+      expect(iv.commitSha, site).toBe(forward[0]?.sha);
+      expect(remote, site).toBe(base);
+      break;
+    case 'after-push':
+      expect(remote, site).toBe(iv.commitSha);
+      expect(probe.body.cacheSize, site).toBe(0); // the initial config is still deployed
+      break;
+    case 'after-deploy':
+    case 'after-health':
+      expect(remote, site).toBe(iv.commitSha);
+      expect(probe, site).toMatchObject({ status: 200, body: { cacheSize: 200 } });
+      break;
+    case 'revert-made':
+      expect(reverts, site).toHaveLength(1);
+      expect(iv.revertSha, site).toBeNull();
+      expect(probe.status, site).toBe(503);
+      break;
+    case 'after-revert':
+      expect(iv.revertSha, site).toBe(reverts[0]?.sha);
+      expect(remote, site).toBe(iv.commitSha);
+      expect(probe.status, site).toBe(503);
+      break;
+    case 'after-revert-push':
+      expect(remote, site).toBe(iv.revertSha);
+      expect(probe.status, site).toBe(503);
+      break;
+    case 'after-redeploy':
+      expect(remote, site).toBe(iv.revertSha);
+      expect(probe.status, site).toBe(200);
+      break;
+  }
+}
+
+const proposeArgs = (fx: TargetFixture, file: string) => [
+  'propose',
+  '--file',
+  file,
+  '--config',
+  fx.configPath,
+  '--by',
+  'tester',
+];
+
+/** The end state after recovery: repo, remote, store, deployed target. */
+async function verifyEnd(fx: TargetFixture, base: string, end: End): Promise<Intervention> {
+  const { iv, history } = readStore(fx);
+  const commits = commitsSince(fx, base);
+  const forward = forwardCommits(fx, base, iv.id);
+  const reverts = commits.filter((c) => c.message.includes('Kaizen-Revert-Of:'));
+  const head = fx.git('rev-parse', 'HEAD');
+
+  expect(iv.state).toBe(end);
+  expect(history.at(-1)!.to).toBe(end);
+  expect(fx.git('status', '--porcelain'), 'the work tree is clean').toBe('');
+  expect(fx.git('branch', '--show-current')).toBe('main');
+  expect(remoteHead(fx), 'the remote is where local main is').toBe(head);
+  expect(await health(fx)).toMatchObject({ status: 200, body: { status: 'ok' } });
+
+  if (end === 'failed') {
+    expect(commits).toEqual([]);
+    expect(grepCount(fx, `Kaizen-Intervention: ${iv.id}`)).toBe(0);
+    expect(head).toBe(base);
+    expect(fx.read('config.json')).toBe(FIXTURE_FILES['config.json']);
+    expect(iv.commitSha).toBeNull();
+    expect(history.at(-1)!.reason).toMatch(/interrupted before its commit/);
+  } else if (end === 'applied') {
+    expect(commits).toHaveLength(1);
+    expect(forward).toHaveLength(1);
+    expect(grepCount(fx, `Kaizen-Intervention: ${iv.id}`)).toBe(1);
+    expect(grepCount(fx, 'Kaizen-Revert-Of:')).toBe(0);
+    expect(iv.commitSha).toBe(forward[0]!.sha);
+    expect(head).toBe(iv.commitSha);
+    expect(JSON.parse(fx.read('config.json'))).toMatchObject({ cacheSize: 200, healthy: true });
+    expect((await health(fx)).body.cacheSize).toBe(200);
+  } else {
+    expect(commits).toHaveLength(2);
+    expect(forward).toHaveLength(1);
+    expect(reverts).toHaveLength(1);
+    expect(commits.map((c) => c.sha)).toEqual([forward[0]!.sha, reverts[0]!.sha]);
+    // The revert carries the intervention's trailer too: one forward commit plus one revert.
+    expect(grepCount(fx, `Kaizen-Intervention: ${iv.id}`)).toBe(2);
+    expect(grepCount(fx, `Kaizen-Revert-Of: ${forward[0]!.sha}`)).toBe(1);
+    expect(grepCount(fx, 'Kaizen-Revert-Of:')).toBe(1);
+    expect(iv.commitSha).toBe(forward[0]!.sha);
+    expect(iv.revertSha).toBe(reverts[0]!.sha);
+    expect(head).toBe(iv.revertSha);
+    expect(fx.read('config.json')).toBe(FIXTURE_FILES['config.json']);
+  }
+  return iv;
+}
+
+/** doctor passes, and a second recover recovers nothing and changes nothing. */
+async function verifySettled(fx: TargetFixture): Promise<void> {
+  const doctor = await runKaizen(['doctor', '--config', fx.configPath]);
+  expect(doctor.code, describeRun(doctor)).toBe(0);
+  expect(doctor.out).toMatch(/all invariants hold over 1 intervention/);
+
+  const before = snapshot(fx);
+  const again = await runKaizen(['recover', '--config', fx.configPath]);
+  expect(again.code, describeRun(again)).toBe(0);
+  expect(again.out).toMatch(/nothing to recover/);
+  expect(snapshot(fx)).toEqual(before);
+}
+
+describe('crash at every fault point, then recover', () => {
+  it.each(TABLE)('killed at $point, recover ends $end', async ({ point, rollback, committed, end }) => {
+    const fx = await targetFixture();
+    const base = fx.git('rev-parse', 'HEAD');
+    const file = writeProposal(fx, rollback ? BAD : GOOD);
+
+    await crash(fx, proposeArgs(fx, file), point);
+    const { iv: crashed } = readStore(fx);
+    expect(
+      forwardCommits(fx, base, crashed.id),
+      committed ? 'the commit landed before the kill' : 'no commit yet',
+    ).toHaveLength(committed ? 1 : 0);
+    await checkCrashSite(fx, base, point);
+
+    const recovered = await runKaizen(['recover', '--config', fx.configPath]);
+    expect(recovered.code, describeRun(recovered)).toBe(0);
+    expect(recovered.out).toContain(`${crashed.id} recovered: ${end}`);
+
+    await verifyEnd(fx, base, end);
+    await verifySettled(fx);
+  });
+});
+
+describe('a second crash during recovery', () => {
+  it.each([
+    { first: 'commit-made', second: 'after-push', proposal: GOOD, end: 'applied' },
+    { first: 'revert-made', second: 'after-revert-push', proposal: BAD, end: 'rolled_back' },
+  ] as { first: Point; second: Point; proposal: Record<string, unknown>; end: End }[])(
+    'killed at $first, then at $second while recovering: still one commit, ends $end',
+    async ({ first, second, proposal: data, end }) => {
+      const fx = await targetFixture();
+      const base = fx.git('rev-parse', 'HEAD');
+      const file = writeProposal(fx, data);
+
+      await crash(fx, proposeArgs(fx, file), first);
+      await crash(fx, ['recover', '--config', fx.configPath], second);
+      await checkCrashSite(fx, base, second);
+      const { iv } = readStore(fx);
+      expect(forwardCommits(fx, base, iv.id)).toHaveLength(1);
+
+      const recovered = await runKaizen(['recover', '--config', fx.configPath]);
+      expect(recovered.code, describeRun(recovered)).toBe(0);
+      expect(recovered.out).toContain(`${iv.id} recovered: ${end}`);
+
+      await verifyEnd(fx, base, end);
+      await verifySettled(fx);
+    },
+  );
+});
