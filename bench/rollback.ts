@@ -15,7 +15,10 @@ import { submitProposal } from '../src/loop/submit.js';
 import { figure, fmt } from './figures.js';
 
 const GIT = ['-c', 'user.name=bench', '-c', 'user.email=bench@localhost', '-c', 'commit.gpgsign=false'];
-const git = (cwd: string, ...args: string[]) => execFileSync('git', [...GIT, ...args], { cwd, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', [...GIT, ...args], { cwd, stdio: ['ignore', 'pipe', 'ignore'] })
+    .toString()
+    .trim();
 
 function repoWithCommit(dir: string): string {
   const repo = path.join(dir, 'repo');
@@ -39,7 +42,14 @@ async function revertPath(): Promise<void> {
   const repo = repoWithCommit(dir);
   const configPath = path.join(dir, 'kaizen.yaml');
   // deploy `true`: the redeploy is started and returns at once, so the figure is kaizen's own path.
-  writeFileSync(configPath, stringify({ dataDir: 'data', target: { name: 'app', repo, deploy: { command: ['true'], stabilisation: '0s' } }, signals: [] }));
+  writeFileSync(
+    configPath,
+    stringify({
+      dataDir: 'data',
+      target: { name: 'app', repo, deploy: { command: ['true'], stabilisation: '0s' } },
+      signals: [],
+    }),
+  );
   const rt = compose(loadConfig(configPath), { clock: new SystemClock(), logger: silentLogger() });
   const target = rt.config.targets[0]!;
   rt.store.catalog.sync(target, rt.clock.now());
@@ -102,8 +112,14 @@ async function demoTarget(): Promise<void> {
   git(repo, 'init', '-q', '-b', 'main');
   git(repo, 'add', '-A');
   git(repo, 'commit', '-q', '-m', 'init');
-  execFileSync(process.execPath, ['deploy.mjs'], { cwd: repo, env: { ...process.env, PORT: '0' }, stdio: 'ignore' });
-  const port = execFileSync('cat', [path.join(repo, 'run', 'port')]).toString().trim();
+  execFileSync(process.execPath, ['deploy.mjs'], {
+    cwd: repo,
+    env: { ...process.env, PORT: '0' },
+    stdio: 'ignore',
+  });
+  const port = execFileSync('cat', [path.join(repo, 'run', 'port')])
+    .toString()
+    .trim();
   const configPath = path.join(dir, 'kaizen.yaml');
   writeFileSync(
     configPath,
@@ -113,9 +129,22 @@ async function demoTarget(): Promise<void> {
         name: 'demo',
         repo,
         deploy: { command: [process.execPath, 'deploy.mjs'], timeout: '30s', stabilisation: '0s' },
-        health: { url: `http://127.0.0.1:${port}/health`, expectJson: { status: 'ok' }, attempts: 3, interval: '100ms', timeout: '1s' },
+        health: {
+          url: `http://127.0.0.1:${port}/health`,
+          expectJson: { status: 'ok' },
+          attempts: 3,
+          interval: '100ms',
+          timeout: '1s',
+        },
       },
-      signals: [{ name: 'latency', source: { kind: 'http-json', url: `http://127.0.0.1:${port}/health`, path: 'latency_ms.p50' }, unit: 'ms', direction: 'lower_is_better' }],
+      signals: [
+        {
+          name: 'latency',
+          source: { kind: 'http-json', url: `http://127.0.0.1:${port}/health`, path: 'latency_ms.p50' },
+          unit: 'ms',
+          direction: 'lower_is_better',
+        },
+      ],
       guard: { policy: path.join(dir, 'policy.yaml') },
     }),
   );
@@ -142,14 +171,19 @@ async function demoTarget(): Promise<void> {
     });
     totals.push(performance.now() - t0);
     const rb = (r.intervention.applyLog as ApplyLog).rollback!;
-    if (r.intervention.state !== 'rolled_back') throw new Error(`expected a rollback, got ${r.intervention.state}`);
+    if (r.intervention.state !== 'rolled_back')
+      throw new Error(`expected a rollback, got ${r.intervention.state}`);
     times.push(rb.finishedAt! - rb.detectedAt);
   }
   rt.close();
   execFileSync(process.execPath, ['stop.mjs'], { cwd: repo, stdio: 'ignore' });
   rmSync(dir, { recursive: true, force: true });
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  figure('demo target: broken deploy detected → healthy again (ms, median of 5)', fmt(med(times), 0), '≤ 3000');
+  figure(
+    'demo target: broken deploy detected → healthy again (ms, median of 5)',
+    fmt(med(times), 0),
+    '≤ 3000',
+  );
   figure('demo target: whole apply incl. failed deploy and rollback (ms)', fmt(med(totals), 0));
 }
 

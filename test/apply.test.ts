@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { applyIntervention, type ApplyLog } from '../src/apply/apply-intervention.js';
+import { recoverInterrupted } from '../src/apply/recover.js';
 import { SimulatedClock, SystemClock } from '../src/clock.js';
 import type { Runtime } from '../src/compose.js';
 import { submitProposal } from '../src/loop/submit.js';
@@ -29,7 +30,11 @@ function open(fx: TargetFixture, clock: SimulatedClock | SystemClock = new Simul
 }
 
 const submit = (rt: Runtime, overrides: Record<string, unknown> = {}, options: { apply?: boolean } = {}) =>
-  submitProposal(rt, { target: 'app', proposal: proposal(overrides), origin: 'test', actor: 'tester' }, options);
+  submitProposal(
+    rt,
+    { target: 'app', proposal: proposal(overrides), origin: 'test', actor: 'tester' },
+    options,
+  );
 
 const remoteHead = (fx: TargetFixture) => fx.git('ls-remote', 'origin', 'main').split('\t')[0];
 
@@ -79,7 +84,9 @@ describe('apply: the happy path', () => {
     expect(message).toContain('Predicted: latency_ms down by 30 %');
     expect(message).toMatch(new RegExp(`^Kaizen-Intervention: ${iv.id}$`, 'm'));
     expect(remoteHead(fx)).toBe(sha);
-    expect(JSON.parse(readFileSync(path.join(fx.repo, 'deployed.json'), 'utf8'))).toMatchObject({ cacheSize: 200 });
+    expect(JSON.parse(readFileSync(path.join(fx.repo, 'deployed.json'), 'utf8'))).toMatchObject({
+      cacheSize: 200,
+    });
     expect((iv.applyLog as ApplyLog).health?.healthy).toBe(true);
     expect(fx.git('status', '--porcelain')).toBe('');
     expect(eventsOf(rt, 'applied').map((e) => e.data.commitSha)).toEqual([sha]);
@@ -222,7 +229,9 @@ describe('apply: the health boundary (attempts: 3)', () => {
     expect(apply?.outcome === 'rolled_back' && apply.healthyAfter).toBe(true);
     const log = iv.applyLog as ApplyLog;
     expect(log.health?.attempts.map((a) => a.ok)).toEqual([false, false, false]);
-    expect(log.rollback?.reason).toBe('health check failed: 3 of 3 probes failed; last: status 503, expected 200; status: "starting", expected "ok"');
+    expect(log.rollback?.reason).toBe(
+      'health check failed: 3 of 3 probes failed; last: status 503, expected 200; status: "starting", expected "ok"',
+    );
     expect(fx.probes() - probesBefore).toBe(4);
     expect(remoteHead(fx)).toBe(iv.revertSha);
   });
@@ -230,7 +239,9 @@ describe('apply: the health boundary (attempts: 3)', () => {
   it('a refused connection counts as a failed probe, and still unhealthy after the rollback escalates', async () => {
     const port = await closedPort();
     const fx = await targetFixture({
-      target: { health: { url: `http://127.0.0.1:${port}/health`, attempts: 2, interval: '0s', timeout: '2s' } },
+      target: {
+        health: { url: `http://127.0.0.1:${port}/health`, attempts: 2, interval: '0s', timeout: '2s' },
+      },
     });
     const rt = open(fx);
 
@@ -247,7 +258,9 @@ describe('apply: the health boundary (attempts: 3)', () => {
     const escalations = eventsOf(rt, 'escalation');
     expect(escalations).toHaveLength(1);
     expect(escalations[0]!.interventionId).toBe(iv.id);
-    expect(escalations[0]!.data.why).toBe('the target is still unhealthy after the rollback: a person is needed');
+    expect(escalations[0]!.data.why).toBe(
+      'the target is still unhealthy after the rollback: a person is needed',
+    );
     expect(eventsOf(rt, 'rolled_back')[0]!.data.healthyAfter).toBe(false);
   });
 
@@ -258,7 +271,9 @@ describe('apply: the health boundary (attempts: 3)', () => {
     extraServers.push(hanging);
     await new Promise<void>((r) => hanging.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/health`;
-    const fx = await targetFixture({ target: { health: { url, attempts: 1, interval: '0s', timeout: '300ms' } } });
+    const fx = await targetFixture({
+      target: { health: { url, attempts: 1, interval: '0s', timeout: '300ms' } },
+    });
     const rt = open(fx);
 
     const { intervention: iv } = await submit(rt);
@@ -266,7 +281,9 @@ describe('apply: the health boundary (attempts: 3)', () => {
     expect(iv.state).toBe('rolled_back');
     const log = iv.applyLog as ApplyLog;
     expect(log.health?.attempts.map((a) => a.failure)).toEqual(['timed out after 300 ms']);
-    expect(log.rollback?.reason).toBe('health check failed: 1 of 1 probes failed; last: timed out after 300 ms');
+    expect(log.rollback?.reason).toBe(
+      'health check failed: 1 of 1 probes failed; last: timed out after 300 ms',
+    );
     expect(eventsOf(rt, 'escalation')).toHaveLength(1);
   });
 });
@@ -291,7 +308,9 @@ describe('apply: three consecutive rollbacks freeze the area', () => {
     expect(frozen[0]!.interventionId).toBe('K0003');
     expect(frozen[0]!.data).toMatchObject({ area: 'health', interventions: ['K0003', 'K0002', 'K0001'] });
     expect(fourth.intervention.state).toBe('backlog');
-    expect(fourth.intervention.waitingReason).toMatch(/^freeze: area health is frozen until .* after 3 consecutive rollbacks \(K0003, K0002, K0001\)$/);
+    expect(fourth.intervention.waitingReason).toMatch(
+      /^freeze: area health is frozen until .* after 3 consecutive rollbacks \(K0003, K0002, K0001\)$/,
+    );
     expect(eventsOf(rt, 'rolled_back')).toHaveLength(3);
   });
 });
@@ -318,7 +337,9 @@ describe('apply: a push the remote refuses', () => {
 
     // Once the remote takes pushes again, the next change goes through: nothing was left stuck.
     rmSync(hook);
-    const next = await submit(rt, { changes: [{ kind: 'config_set', path: 'config.json', key: 'cacheSize', value: 300 }] });
+    const next = await submit(rt, {
+      changes: [{ kind: 'config_set', path: 'config.json', key: 'cacheSize', value: 300 }],
+    });
     expect(next.intervention.state).toBe('applied');
     expect(remoteHead(fx)).toBe(next.intervention.commitSha);
   });
@@ -356,7 +377,12 @@ describe('apply: runbooks', () => {
     const rt = open(fx);
     const head = fx.git('rev-parse', 'HEAD');
 
-    const { intervention: iv } = await submitProposal(rt, { target: 'app', proposal: runbookProposal('flush_cache'), origin: 'test', actor: 'tester' });
+    const { intervention: iv } = await submitProposal(rt, {
+      target: 'app',
+      proposal: runbookProposal('flush_cache'),
+      origin: 'test',
+      actor: 'tester',
+    });
 
     expect(iv.state).toBe('applied');
     expect(readFileSync(path.join(fx.repo, 'flushed'), 'utf8')).toBe('1');
@@ -381,7 +407,12 @@ describe('apply: runbooks', () => {
     const rt = open(fx);
     const head = fx.git('rev-parse', 'HEAD');
 
-    const { intervention: iv, apply } = await submitProposal(rt, { target: 'app', proposal: runbookProposal('restart_worker'), origin: 'test', actor: 'tester' });
+    const { intervention: iv, apply } = await submitProposal(rt, {
+      target: 'app',
+      proposal: runbookProposal('restart_worker'),
+      origin: 'test',
+      actor: 'tester',
+    });
 
     expect(iv.state).toBe('rolled_back');
     expect(apply?.outcome === 'rolled_back' && apply.healthyAfter).toBe(true);
@@ -390,6 +421,74 @@ describe('apply: runbooks', () => {
     const log = iv.applyLog as ApplyLog;
     expect(log.rollback?.inverse?.exitCode).toBe(0);
     expect(fx.git('rev-parse', 'HEAD')).toBe(head);
-    expect(eventsOf(rt, 'rolled_back')[0]!.data.failure).toBe('runbook restart_worker failed (exit 3): worker: restart refused');
+    expect(eventsOf(rt, 'rolled_back')[0]!.data.failure).toBe(
+      'runbook restart_worker failed (exit 3): worker: restart refused',
+    );
+  });
+});
+
+describe('apply: a remote that takes the change but refuses the revert', () => {
+  it('rolls back the work tree and the deploy, ends rolled_back, and escalates because the remote still has the change', async () => {
+    const fx = await targetFixture();
+    const rt = open(fx);
+    // Accept the first push (the change), refuse every later one (the revert).
+    const hook = path.join(fx.remote, 'hooks', 'pre-receive');
+    const marker = path.join(fx.dir, 'pushed-once');
+    writeFileSync(
+      hook,
+      `#!/bin/sh\nif [ -e "${marker}" ]; then echo "no more pushes" >&2; exit 1; fi\ntouch "${marker}"\n`,
+    );
+    chmodSync(hook, 0o755);
+
+    const { intervention: iv } = await submit(rt, breaking(1));
+
+    expect(iv.state).toBe('rolled_back');
+    expect(remoteHead(fx)).toBe(iv.commitSha);
+    expect(fx.git('rev-parse', 'HEAD')).toBe(iv.revertSha);
+    const escalation = eventsOf(rt, 'escalation');
+    expect(escalation).toHaveLength(1);
+    expect(String(escalation[0]!.data.why)).toMatch(
+      /^the revert could not be pushed \(.*no more pushes.*\): the remote still has the change; a person is needed$/s,
+    );
+    expect(rt.store.interventions.list({ states: ['applying'] })).toHaveLength(0);
+  });
+});
+
+describe('apply: a proposal with its own validation window', () => {
+  it('stores the window in milliseconds and reads the intervention back intact', async () => {
+    const fx = await targetFixture();
+    const rt = open(fx);
+
+    const { intervention: iv } = await submit(rt, { validationWindow: '2h' });
+
+    expect(iv.state).toBe('applied');
+    expect(iv.windowMs).toBe(7_200_000);
+    expect(rt.store.interventions.get(iv.id).proposal.validationWindow).toBe(7_200_000);
+    expect(rt.store.interventions.list()).toHaveLength(1);
+  });
+});
+
+describe('apply: recovering a crash between kaizen’s own git add and its commit', () => {
+  it('restores the file and unstages it, so nobody commits the change without its trailer', async () => {
+    const fx = await targetFixture();
+    const rt = open(fx);
+    const { intervention: iv } = await submit(rt, {}, { apply: false });
+    const original = fx.read('config.json');
+    const changed = original.replace('"cacheSize": 0', '"cacheSize": 200');
+    // What a run that died right after staging leaves behind: its intent, the file written and staged.
+    rt.store.intents.begin(iv.id, 'write', rt.clock.now(), {
+      edits: [
+        { rel: 'config.json', abs: path.join(fx.repo, 'config.json'), before: original, after: changed },
+      ],
+    });
+    fx.write('config.json', changed);
+    fx.git('add', 'config.json');
+
+    const [result] = await recoverInterrupted(rt);
+
+    expect(result?.outcome).toBe('failed');
+    expect(fx.read('config.json')).toBe(original);
+    expect(fx.git('status', '--porcelain')).toBe('');
+    expect(fx.git('log', '--oneline')).toBe(fx.git('log', '--oneline', 'origin/main'));
   });
 });

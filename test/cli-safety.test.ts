@@ -11,7 +11,18 @@ import { tempDir } from './helpers/temp.js';
  * must keep answering while a command deploys and probes).
  */
 
-const GUARD_CHECKS = ['path', 'kind', 'rollback', 'applies', 'dedup', 'freeze', 'canary', 'approval', 'budget', 'concurrency'];
+const GUARD_CHECKS = [
+  'path',
+  'kind',
+  'rollback',
+  'applies',
+  'dedup',
+  'freeze',
+  'canary',
+  'approval',
+  'budget',
+  'concurrency',
+];
 
 /** Run a command against the fixture's config as the person "tester". */
 function kaizen(fx: TargetFixture, ...args: string[]): Promise<CliResult> {
@@ -29,7 +40,12 @@ function proposalFile(fx: TargetFixture, name: string, overrides: Record<string,
 const sha7 = (fx: TargetFixture, rev = 'HEAD') => fx.git('rev-parse', '--short=7', rev);
 
 /** A medium-risk change: medium as proposed. Without a canary for its area it waits. */
-const medium = { title: 'Bigger cache', area: 'cache', risk: 'medium', changes: [{ kind: 'config_set', path: 'config.json', key: 'cacheSize', value: 500 }] };
+const medium = {
+  title: 'Bigger cache',
+  area: 'cache',
+  risk: 'medium',
+  changes: [{ kind: 'config_set', path: 'config.json', key: 'cacheSize', value: 500 }],
+};
 
 describe('kaizen propose --file', () => {
   it('applies a JSON and a YAML proposal and prints each with its commit', async () => {
@@ -64,7 +80,11 @@ describe('kaizen propose --file', () => {
     expect(yaml.out).toContain(`  applied: commit ${sha7(fx)}; validation window 1h`);
     expect(fx.read('app/settings.yaml')).toContain('threads: 4');
     expect(fx.read('app/settings.yaml')).toContain('# how often the worker polls, in ms');
-    expect(fx.git('log', '--format=%s', '-3').split('\n')).toEqual(['kaizen: More worker threads', 'kaizen: Enable the cache', 'initial']);
+    expect(fx.git('log', '--format=%s', '-3').split('\n')).toEqual([
+      'kaizen: More worker threads',
+      'kaizen: Enable the cache',
+      'initial',
+    ]);
   });
 
   it('refuses a file that is missing, not JSON, or not a valid proposal, and says what is wrong', async () => {
@@ -73,9 +93,15 @@ describe('kaizen propose --file', () => {
     const notJson = path.join(fx.dir, 'broken.json');
     writeFileSync(notJson, '{ "title": "half a file"');
     const invalid = path.join(fx.dir, 'invalid.yaml');
-    const bad = proposal({ risk: 'tiny', area: 'Cache!', prediction: { signal: 'latency_ms', direction: 'sideways', magnitude: 0.3 } });
+    const bad = proposal({
+      risk: 'tiny',
+      area: 'Cache!',
+      prediction: { signal: 'latency_ms', direction: 'sideways', magnitude: 0.3 },
+    });
     writeFileSync(invalid, stringify({ ...bad, sneaky: true }));
-    const unknownSignal = proposalFile(fx, 'signal.json', { prediction: { signal: 'cpu_load', direction: 'down', magnitude: 0.3 } });
+    const unknownSignal = proposalFile(fx, 'signal.json', {
+      prediction: { signal: 'cpu_load', direction: 'down', magnitude: 0.3 },
+    });
 
     const r1 = await kaizen(fx, 'propose', '--file', missing, '--by', 'tester');
     const r2 = await kaizen(fx, 'propose', '--file', notJson, '--by', 'tester');
@@ -109,14 +135,23 @@ describe('kaizen propose --file', () => {
 describe('kaizen backlog', () => {
   it('shows a proposal blocked on a missing canary, and how long it has waited', async () => {
     const fx = await targetFixture();
-    const proposed = await kaizen(fx, 'propose', '--file', proposalFile(fx, 'medium.json', medium), '--by', 'tester');
+    const proposed = await kaizen(
+      fx,
+      'propose',
+      '--file',
+      proposalFile(fx, 'medium.json', medium),
+      '--by',
+      'tester',
+    );
 
     const table = await kaizen(fx, 'backlog');
     const json = await kaizen(fx, 'backlog', '--json');
 
     expect(proposed.code).toBe(0);
     expect(proposed.out).toContain('  guard: defer (risk medium; claimed medium)');
-    expect(proposed.out).toContain('    - canary: blocked on missing canary: medium risk (as proposed) and area cache has no canary (canaryAreas)');
+    expect(proposed.out).toContain(
+      '    - canary: blocked on missing canary: medium risk (as proposed) and area cache has no canary (canaryAreas)',
+    );
     expect(proposed.out).toContain('  state: backlog');
     expect(table.code).toBe(0);
     const [header, row, blank, hint] = table.out.trimEnd().split('\n');
@@ -128,7 +163,13 @@ describe('kaizen backlog', () => {
     expect(hint).toBe('approve with "kaizen approve ID", reject with "kaizen reject ID --why ..."');
     const items = JSON.parse(json.out) as { id: string; why: string; waitingSince: number; risk: string }[];
     expect(items).toHaveLength(1);
-    expect(items[0]).toMatchObject({ id: 'K0001', target: 'app', area: 'cache', risk: 'medium', title: 'Bigger cache' });
+    expect(items[0]).toMatchObject({
+      id: 'K0001',
+      target: 'app',
+      area: 'cache',
+      risk: 'medium',
+      title: 'Bigger cache',
+    });
     expect(items[0]!.why).toContain('blocked on missing canary');
     expect(items[0]!.waitingSince).toBeLessThanOrEqual(Date.now());
     expect(fx.git('log', '--format=%s')).toBe('initial');
@@ -146,7 +187,14 @@ describe('kaizen approve and reject', () => {
     const policy = path.join(tempDir('kaizen-policy-'), 'policy.yaml');
     writeFileSync(policy, stringify({ approvalFrom: 'medium', canaryAreas: ['cache'] }));
     const fx = await targetFixture({ target: { guardPolicy: policy } });
-    const proposed = await kaizen(fx, 'propose', '--file', proposalFile(fx, 'medium.json', medium), '--by', 'tester');
+    const proposed = await kaizen(
+      fx,
+      'propose',
+      '--file',
+      proposalFile(fx, 'medium.json', medium),
+      '--by',
+      'tester',
+    );
     expect(proposed.out).toContain('    - approval: needs approval: medium risk (approvalFrom: medium)');
 
     const approved = await kaizen(fx, 'approve', 'K0001', '--by', 'tester');
@@ -162,7 +210,11 @@ describe('kaizen approve and reject', () => {
         '  state: applied   (kaizen show K0001)\n',
     );
     expect(JSON.parse(fx.read('config.json'))).toMatchObject({ cacheSize: 500 });
-    expect(again).toEqual({ code: 70, out: '', err: 'kaizen: intervention K0001 is applied; only backlog items can be approved\n' });
+    expect(again).toEqual({
+      code: 70,
+      out: '',
+      err: 'kaizen: intervention K0001 is applied; only backlog items can be approved\n',
+    });
     expect(unknown).toEqual({
       code: 66,
       out: '',
@@ -195,7 +247,15 @@ describe('kaizen approve and reject', () => {
 
     const noWhy = await kaizen(fx, 'reject', 'K0001', '--by', 'tester');
     const blankWhy = await kaizen(fx, 'reject', 'K0001', '--why', '   ', '--by', 'tester');
-    const rejected = await kaizen(fx, 'reject', 'K0001', '--why', 'the cache is being redesigned', '--by', 'tester');
+    const rejected = await kaizen(
+      fx,
+      'reject',
+      'K0001',
+      '--why',
+      'the cache is being redesigned',
+      '--by',
+      'tester',
+    );
     const twice = await kaizen(fx, 'reject', 'K0001', '--why', 'again', '--by', 'tester');
     const show = await kaizen(fx, 'show', 'K0001');
     const backlog = await kaizen(fx, 'backlog');
@@ -207,8 +267,16 @@ describe('kaizen approve and reject', () => {
       out: '',
       err: 'kaizen: say why with --why "..." (it is kept with the intervention and read by the distiller)\n',
     });
-    expect(rejected).toEqual({ code: 0, out: 'K0001 rejected by tester: the cache is being redesigned\n', err: '' });
-    expect(twice).toEqual({ code: 70, out: '', err: 'kaizen: intervention K0001 is rejected; only backlog items can be rejected\n' });
+    expect(rejected).toEqual({
+      code: 0,
+      out: 'K0001 rejected by tester: the cache is being redesigned\n',
+      err: '',
+    });
+    expect(twice).toEqual({
+      code: 70,
+      out: '',
+      err: 'kaizen: intervention K0001 is rejected; only backlog items can be rejected\n',
+    });
     expect(show.out).toContain('state     rejected');
     expect(show.out).toMatch(/backlog {5}→ rejected {5}by tester: the cache is being redesigned$/m);
     expect(backlog.out).toBe('the backlog is empty\n');
@@ -222,7 +290,15 @@ describe('kaizen revert', () => {
     const commit = sha7(fx);
 
     const noWhy = await kaizen(fx, 'revert', 'K0001', '--by', 'tester');
-    const reverted = await kaizen(fx, 'revert', 'K0001', '--why', 'p99 doubled on the dashboard', '--by', 'tester');
+    const reverted = await kaizen(
+      fx,
+      'revert',
+      'K0001',
+      '--why',
+      'p99 doubled on the dashboard',
+      '--by',
+      'tester',
+    );
     const revert = sha7(fx);
     const twice = await kaizen(fx, 'revert', 'K0001', '--why', 'again', '--by', 'tester');
     const show = await kaizen(fx, 'show', 'K0001');
@@ -251,7 +327,14 @@ describe('kaizen show', () => {
   it('shows the whole decision chain: hypothesis, every guard check, SHAs, deploy output, history with actors', async () => {
     const fx = await targetFixture();
     const base = sha7(fx);
-    await kaizen(fx, 'propose', '--file', proposalFile(fx, 'cache.json', { trigger: 'latency alert' }), '--by', 'tester');
+    await kaizen(
+      fx,
+      'propose',
+      '--file',
+      proposalFile(fx, 'cache.json', { trigger: 'latency alert' }),
+      '--by',
+      'tester',
+    );
     const commit = sha7(fx);
 
     const show = await kaizen(fx, 'show', 'K0001');
@@ -262,12 +345,16 @@ describe('kaizen show', () => {
     const out = show.out;
     expect(out).toMatch(/^K0001 {2}Enable the cache\nstate {5}applied\n/);
     expect(out).toContain('origin    tester   trigger: latency alert');
-    expect(out).toContain('hypothesis\n  Every request misses the empty cache; 200 entries hold the hot keys.');
+    expect(out).toContain(
+      'hypothesis\n  Every request misses the empty cache; 200 entries hold the hot keys.',
+    );
     expect(out).toContain('prediction  latency_ms down by 30 %');
     expect(out).toContain('  set config.json cacheSize = 200');
     for (const check of GUARD_CHECKS) expect(out).toMatch(new RegExp(`^  pass {3}${check}\\b`, 'm'));
     expect(out).toContain(`  base ${base}   pre-apply ${base}   commit ${commit}   revert -`);
-    expect(out).toContain('  deploy: ok (exit 0) — deploy: shipped config {"cacheSize":200,"healthy":true,"deployFails":false}');
+    expect(out).toContain(
+      '  deploy: ok (exit 0) — deploy: shipped config {"cacheSize":200,"healthy":true,"deployFails":false}',
+    );
     expect(out).toContain('  health: healthy after 1 probe(s)');
     expect(out).toMatch(/-\s+→ proposed {5}by tester: proposed by tester$/m);
     expect(out).toMatch(/proposed {4}→ applying {5}by kaizen: every guard check passed$/m);
@@ -298,7 +385,11 @@ describe('kaizen show', () => {
       ['applied', 'kaizen'],
     ]);
     expect(data.events.map((e) => e.kind)).toEqual(['applied']);
-    expect(missing).toEqual({ code: 66, out: '', err: 'kaizen: no intervention K0009; "kaizen backlog" and "kaizen status" list them\n' });
+    expect(missing).toEqual({
+      code: 66,
+      out: '',
+      err: 'kaizen: no intervention K0009; "kaizen backlog" and "kaizen status" list them\n',
+    });
   });
 
   it('shows a rollback with the deploy output that caused it', async () => {
@@ -307,7 +398,11 @@ describe('kaizen show', () => {
       fx,
       'propose',
       '--file',
-      proposalFile(fx, 'bad.json', { title: 'Refusing deploy', area: 'deploy', changes: [{ kind: 'config_set', path: 'config.json', key: 'deployFails', value: true }] }),
+      proposalFile(fx, 'bad.json', {
+        title: 'Refusing deploy',
+        area: 'deploy',
+        changes: [{ kind: 'config_set', path: 'config.json', key: 'deployFails', value: true }],
+      }),
       '--by',
       'tester',
     );
@@ -331,19 +426,44 @@ describe('a session at the CLI ends with doctor clean', () => {
     const fx = await targetFixture({ target: { guardPolicy: policy } });
     const by = ['--by', 'tester'];
 
-    expect((await kaizen(fx, 'propose', '--file', proposalFile(fx, 'a.json'), ...by)).out).toContain('state: applied');
-    expect((await kaizen(fx, 'propose', '--file', proposalFile(fx, 'b.yaml', medium), ...by)).out).toContain('state: backlog');
+    expect((await kaizen(fx, 'propose', '--file', proposalFile(fx, 'a.json'), ...by)).out).toContain(
+      'state: applied',
+    );
+    expect((await kaizen(fx, 'propose', '--file', proposalFile(fx, 'b.yaml', medium), ...by)).out).toContain(
+      'state: backlog',
+    );
     expect((await kaizen(fx, 'reject', 'K0002', '--why', 'not now', ...by)).code).toBe(0);
-    const worker = { ...medium, title: 'Threads', area: 'worker', changes: [{ kind: 'config_set', path: 'app/settings.yaml', key: 'worker.threads', value: 3 }] };
-    expect((await kaizen(fx, 'propose', '--file', proposalFile(fx, 'c.json', worker), ...by)).out).toContain('state: applied');
-    const bad = { title: 'Break', area: 'health', changes: [{ kind: 'config_set', path: 'config.json', key: 'healthy', value: false }] };
+    const worker = {
+      ...medium,
+      title: 'Threads',
+      area: 'worker',
+      changes: [{ kind: 'config_set', path: 'app/settings.yaml', key: 'worker.threads', value: 3 }],
+    };
+    expect((await kaizen(fx, 'propose', '--file', proposalFile(fx, 'c.json', worker), ...by)).out).toContain(
+      'state: applied',
+    );
+    const bad = {
+      title: 'Break',
+      area: 'health',
+      changes: [{ kind: 'config_set', path: 'config.json', key: 'healthy', value: false }],
+    };
     // Two slots are in use (maxConcurrent 2): the third waits, a person reverts one, then approves it.
-    expect((await kaizen(fx, 'propose', '--file', proposalFile(fx, 'd.json', bad), ...by)).out).toContain('concurrency: concurrency limit: 2 of 2');
+    expect((await kaizen(fx, 'propose', '--file', proposalFile(fx, 'd.json', bad), ...by)).out).toContain(
+      'concurrency: concurrency limit: 2 of 2',
+    );
     expect((await kaizen(fx, 'revert', 'K0001', '--why', 'made room', ...by)).code).toBe(0);
     expect((await kaizen(fx, 'approve', 'K0004', ...by)).out).toContain('ROLLED BACK');
-    expect(await kaizen(fx, 'validate')).toEqual({ code: 0, out: 'no validation window has ended yet\n', err: '' });
+    expect(await kaizen(fx, 'validate')).toEqual({
+      code: 0,
+      out: 'no validation window has ended yet\n',
+      err: '',
+    });
     expect(await kaizen(fx, 'validate', '--json')).toEqual({ code: 0, out: '[]\n', err: '' });
-    expect(await kaizen(fx, 'recover')).toEqual({ code: 0, out: 'nothing to recover: no apply was interrupted\n', err: '' });
+    expect(await kaizen(fx, 'recover')).toEqual({
+      code: 0,
+      out: 'nothing to recover: no apply was interrupted\n',
+      err: '',
+    });
 
     const doctor = await kaizen(fx, 'doctor');
 

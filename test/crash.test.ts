@@ -16,7 +16,7 @@ import { FIXTURE_FILES, proposal, targetFixture, type TargetFixture } from './he
  */
 
 type Point = (typeof FAULT_POINTS)[number];
-type End = 'failed' | 'applied' | 'rolled_back';
+type End = 'failed' | 'applied' | 'rolled_back' | 'reverted';
 
 const ROLLBACK_POINTS: readonly Point[] = [
   'revert-made',
@@ -144,11 +144,17 @@ async function crash(fx: TargetFixture, args: string[], fault: Point): Promise<v
 /** What the repo, remote, store and deployed target look like right after the kill at `point`. */
 async function checkCrashSite(fx: TargetFixture, base: string, point: Point): Promise<void> {
   const { iv } = readStore(fx);
+  const breaksHealth = iv.area === BAD.area;
   const forward = forwardCommits(fx, base, iv.id);
   const reverts = commitsSince(fx, base).filter((c) => c.message.includes('Kaizen-Revert-Of:'));
   const remote = remoteHead(fx);
   const probe = await health(fx);
   const site = `at ${point}`;
+  /** The forward change is what the target runs: broken health, or the cache enabled. */
+  const changeDeployed = () =>
+    breaksHealth
+      ? expect(probe.status, site).toBe(503)
+      : expect(probe, site).toMatchObject({ status: 200, body: { cacheSize: 200 } });
   switch (point) {
     case 'after-lockdown':
       expect(forward, site).toHaveLength(0);
@@ -178,20 +184,20 @@ async function checkCrashSite(fx: TargetFixture, base: string, point: Point): Pr
     case 'revert-made':
       expect(reverts, site).toHaveLength(1);
       expect(iv.revertSha, site).toBeNull();
-      expect(probe.status, site).toBe(503);
+      changeDeployed();
       break;
     case 'after-revert':
       expect(iv.revertSha, site).toBe(reverts[0]?.sha);
       expect(remote, site).toBe(iv.commitSha);
-      expect(probe.status, site).toBe(503);
+      changeDeployed();
       break;
     case 'after-revert-push':
       expect(remote, site).toBe(iv.revertSha);
-      expect(probe.status, site).toBe(503);
+      changeDeployed();
       break;
     case 'after-redeploy':
       expect(remote, site).toBe(iv.revertSha);
-      expect(probe.status, site).toBe(200);
+      expect(probe, site).toMatchObject({ status: 200, body: { cacheSize: 0 } });
       break;
   }
 }
@@ -238,6 +244,7 @@ async function verifyEnd(fx: TargetFixture, base: string, end: End): Promise<Int
     expect(JSON.parse(fx.read('config.json'))).toMatchObject({ cacheSize: 200, healthy: true });
     expect((await health(fx)).body.cacheSize).toBe(200);
   } else {
+    // rolled_back (by the apply) or reverted (by a person): the forward commit, then its revert.
     expect(commits).toHaveLength(2);
     expect(forward).toHaveLength(1);
     expect(reverts).toHaveLength(1);
@@ -312,6 +319,51 @@ describe('a second crash during recovery', () => {
       expect(recovered.out).toContain(`${iv.id} recovered: ${end}`);
 
       await verifyEnd(fx, base, end);
+      await verifySettled(fx);
+    },
+  );
+});
+
+describe('a crash while a person reverts an applied intervention', () => {
+  it.each(['revert-made', 'after-revert-push'] as Point[])(
+    'killed at %s during kaizen revert: recover finishes the revert',
+    async (point) => {
+      const fx = await targetFixture();
+      const base = fx.git('rev-parse', 'HEAD');
+      const applied = await runKaizen(proposeArgs(fx, writeProposal(fx, GOOD)));
+      expect(applied.code, describeRun(applied)).toBe(0);
+      const { iv } = readStore(fx);
+      expect(iv.state).toBe('applied');
+
+      const reverting = await runKaizen(
+        [
+          'revert',
+          iv.id,
+          '--why',
+          'the cache hides stale prices',
+          '--by',
+          'tester',
+          '--config',
+          fx.configPath,
+        ],
+        { fault: point },
+      );
+      expect(reverting.signal, describeRun(reverting)).toBe('SIGKILL');
+      expect(readStore(fx).iv.state, 'still applied: the revert was cut short').toBe('applied');
+      await checkCrashSite(fx, base, point);
+
+      const recovered = await runKaizen(['recover', '--config', fx.configPath]);
+      expect(recovered.code, describeRun(recovered)).toBe(0);
+      expect(recovered.out).toContain(`${iv.id} recovered: reverted`);
+
+      await verifyEnd(fx, base, 'reverted');
+      const { history } = readStore(fx);
+      expect(history.at(-1)).toMatchObject({
+        from: 'applied',
+        to: 'reverted',
+        reason: 'the cache hides stale prices',
+      });
+      expect((await health(fx)).body.cacheSize, 'the original config is deployed again').toBe(0);
       await verifySettled(fx);
     },
   );

@@ -14,15 +14,31 @@ describe('kaizen demo', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const status = r.out.slice(r.out.indexOf('== Status'), r.out.indexOf('== Baseline'));
-    for (const name of ['latency_p50_ms', 'error_rate', 'errors_per_s', 'jobs_per_s', 'error_log_lines', 'worker_lock_age_s', 'rss_mb', 'commits']) {
+    for (const name of [
+      'latency_p50_ms',
+      'error_rate',
+      'errors_per_s',
+      'jobs_per_s',
+      'error_log_lines',
+      'worker_lock_age_s',
+      'rss_mb',
+      'commits',
+    ]) {
       expect(status).toMatch(new RegExp(`demo\\s+${name}\\s+\\d`));
     }
     expect(r.out).toMatch(/K0001 validated: latency_p50_ms fell \d+ %/);
-    expect(r.out).toMatch(/K0002 Make requests fast\n.*\n {2}ROLLED BACK: commit [0-9a-f]{7} reverted by [0-9a-f]{7}; healthy again/);
+    expect(r.out).toMatch(
+      /K0002 Make requests fast\n.*\n {2}ROLLED BACK: commit [0-9a-f]{7} reverted by [0-9a-f]{7}; healthy again/,
+    );
     expect(r.out).toContain('kaizen doctor: all invariants hold over 2 intervention(s)');
     const repo = path.join(dir, 'target');
     expect(git(repo, 'log', '--format=%s')).toBe(
-      ['kaizen: revert "Make requests fast"', 'kaizen: Make requests fast', 'kaizen: Give the request cache room for the hot keys', 'demo target: initial import'].join('\n'),
+      [
+        'kaizen: revert "Make requests fast"',
+        'kaizen: Make requests fast',
+        'kaizen: Give the request cache room for the hot keys',
+        'demo target: initial import',
+      ].join('\n'),
     );
     expect(git(repo, 'status', '--porcelain')).toBe('');
     expect(r.out).toContain('kaizen demo: demo target stopped; files left in');

@@ -41,29 +41,81 @@ async function realisticHistory(): Promise<World> {
   const rt = fx.runtime(clock);
   runtimes.push(rt);
   const submit = async (overrides: Record<string, unknown>) =>
-    (await submitProposal(rt, { target: 'app', proposal: proposal(overrides), origin: 'test', actor: 'tester' })).intervention;
+    (
+      await submitProposal(rt, {
+        target: 'app',
+        proposal: proposal(overrides),
+        origin: 'test',
+        actor: 'tester',
+      })
+    ).intervention;
   const states: string[] = [];
 
   states.push((await submit({})).state);
   await clock.advance(60_000);
   states.push(
-    (await submit({ title: 'Break health', area: 'health', changes: [{ kind: 'config_set', path: 'config.json', key: 'healthy', value: false }] })).state,
+    (
+      await submit({
+        title: 'Break health',
+        area: 'health',
+        changes: [{ kind: 'config_set', path: 'config.json', key: 'healthy', value: false }],
+      })
+    ).state,
   );
   await clock.advance(60_000);
-  states.push((await submit({ title: 'Threads', area: 'threads', changes: [{ kind: 'config_set', path: 'app/settings.yaml', key: 'worker.threads', value: 3 }] })).state);
+  states.push(
+    (
+      await submit({
+        title: 'Threads',
+        area: 'threads',
+        changes: [{ kind: 'config_set', path: 'app/settings.yaml', key: 'worker.threads', value: 3 }],
+      })
+    ).state,
+  );
   await clock.advance(60_000);
   states.push((await revertIntervention(rt, 'K0003', 'tester', 'throughput dropped')).intervention.state);
   await clock.advance(60_000);
   states.push(
-    (await submit({ title: 'Slower polling', area: 'worker', changes: [{ kind: 'config_set', path: 'app/settings.yaml', key: 'worker.interval_ms', value: 2000 }] })).state,
+    (
+      await submit({
+        title: 'Slower polling',
+        area: 'worker',
+        changes: [{ kind: 'config_set', path: 'app/settings.yaml', key: 'worker.interval_ms', value: 2000 }],
+      })
+    ).state,
   );
   await clock.advance(60_000);
   const waiting = { area: 'search', risk: 'medium' };
-  states.push((await submit({ ...waiting, title: 'Search cache 700', changes: [{ kind: 'config_set', path: 'config.json', key: 'cacheSize', value: 700 }] })).state);
-  states.push((await submit({ ...waiting, title: 'Search cache 800', changes: [{ kind: 'config_set', path: 'config.json', key: 'cacheSize', value: 800 }] })).state);
+  states.push(
+    (
+      await submit({
+        ...waiting,
+        title: 'Search cache 700',
+        changes: [{ kind: 'config_set', path: 'config.json', key: 'cacheSize', value: 700 }],
+      })
+    ).state,
+  );
+  states.push(
+    (
+      await submit({
+        ...waiting,
+        title: 'Search cache 800',
+        changes: [{ kind: 'config_set', path: 'config.json', key: 'cacheSize', value: 800 }],
+      })
+    ).state,
+  );
   states.push(reject(rt, 'K0006', 'tester', 'one search change at a time').state);
 
-  expect(states).toEqual(['applied', 'rolled_back', 'applied', 'reverted', 'applied', 'backlog', 'backlog', 'rejected']);
+  expect(states).toEqual([
+    'applied',
+    'rolled_back',
+    'applied',
+    'reverted',
+    'applied',
+    'backlog',
+    'backlog',
+    'rejected',
+  ]);
   return {
     fx,
     rt,
@@ -122,30 +174,49 @@ const DAMAGE: Damage[] = [
   {
     what: 'a commit SHA that is not in the repo',
     apply: (w) => setColumn(w, 'K0001', 'commit_sha', BOGUS_SHA),
-    expected: (w) => [{ check: 'commit-exists', intervention: 'K0001', problem: `K0001: commit ${BOGUS_SHA} is not in ${w.repoPath}` }],
+    expected: (w) => [
+      {
+        check: 'commit-exists',
+        intervention: 'K0001',
+        problem: `K0001: commit ${BOGUS_SHA} is not in ${w.repoPath}`,
+      },
+    ],
   },
   {
     what: 'an applied intervention without its commit SHA',
     apply: (w) => setColumn(w, 'K0004', 'commit_sha', null),
-    expected: () => [{ check: 'commit-sha', intervention: 'K0004', problem: 'K0004 is applied but has no commit SHA' }],
+    expected: () => [
+      { check: 'commit-sha', intervention: 'K0004', problem: 'K0004 is applied but has no commit SHA' },
+    ],
   },
   {
     what: 'a rolled-back intervention without its revert SHA',
     apply: (w) => setColumn(w, 'K0002', 'revert_sha', null),
-    expected: () => [{ check: 'revert-sha', intervention: 'K0002', problem: 'K0002 is rolled_back but has no revert SHA' }],
+    expected: () => [
+      { check: 'revert-sha', intervention: 'K0002', problem: 'K0002 is rolled_back but has no revert SHA' },
+    ],
   },
   {
     what: 'two active interventions in one area',
     apply: (w) => setColumn(w, 'K0004', 'area', 'cache'),
-    expected: () => [{ check: 'one-per-area', problem: 'area cache of app has 2 active interventions: K0004, K0001' }],
+    expected: () => [
+      { check: 'one-per-area', problem: 'area cache of app has 2 active interventions: K0004, K0001' },
+    ],
   },
   {
     what: 'a history that skips a state',
     apply: (w) => {
       transition(w, 'K0001', 'proposed', 'applied', w.rt.clock.now());
-      return () => w.sql("DELETE FROM intervention_transitions WHERE intervention_id = 'K0001' AND actor = 'sql'");
+      return () =>
+        w.sql("DELETE FROM intervention_transitions WHERE intervention_id = 'K0001' AND actor = 'sql'");
     },
-    expected: () => [{ check: 'history', intervention: 'K0001', problem: 'K0001: transition 4 (proposed → applied) does not follow from applied' }],
+    expected: () => [
+      {
+        check: 'history',
+        intervention: 'K0001',
+        problem: 'K0001: transition 4 (proposed → applied) does not follow from applied',
+      },
+    ],
   },
   {
     what: 'more applies on one day than the budget',
@@ -156,7 +227,12 @@ const DAMAGE: Damage[] = [
         w.sql("DELETE FROM interventions WHERE id LIKE 'K010%'");
       };
     },
-    expected: () => [{ check: 'budget', problem: '6 applies on 2026-01-04 for app, budget 5: K0106, K0105, K0104, K0103, K0102, K0101' }],
+    expected: () => [
+      {
+        check: 'budget',
+        problem: '6 applies on 2026-01-04 for app, budget 5: K0106, K0105, K0104, K0103, K0102, K0101',
+      },
+    ],
   },
   {
     what: 'an intervention stuck in applying',
@@ -168,7 +244,13 @@ const DAMAGE: Damage[] = [
         w.sql("DELETE FROM intervention_transitions WHERE intervention_id = 'K0005' AND actor = 'sql'");
       };
     },
-    expected: () => [{ check: 'stuck', intervention: 'K0005', problem: 'K0005 is still applying: run "kaizen recover" (or any apply command) to finish or undo it' }],
+    expected: () => [
+      {
+        check: 'stuck',
+        intervention: 'K0005',
+        problem: 'K0005 is still applying: run "kaizen recover" (or any apply command) to finish or undo it',
+      },
+    ],
   },
 ];
 
@@ -191,7 +273,8 @@ describe('kaizen doctor', () => {
   it('exits 70 and lists every problem when the record is damaged', async () => {
     const w = await realisticHistory();
     const clean = await runCli('doctor', '--config', w.fx.configPath);
-    for (const damage of DAMAGE.filter((d) => d.what !== 'a commit SHA that is not in the repo')) damage.apply(w);
+    for (const damage of DAMAGE.filter((d) => d.what !== 'a commit SHA that is not in the repo'))
+      damage.apply(w);
     w.sql('UPDATE interventions SET commit_sha = ? WHERE id = ?', BOGUS_SHA, 'K0003');
 
     const damaged = await runCli('doctor', '--config', w.fx.configPath);
@@ -199,12 +282,20 @@ describe('kaizen doctor', () => {
 
     expect(clean).toEqual({ code: 0, out: 'doctor: all invariants hold over 6 intervention(s)\n', err: '' });
     const expected = [
-      ...DAMAGE.filter((d) => d.what !== 'a commit SHA that is not in the repo').flatMap((d) => d.expected(w)),
-      { check: 'commit-exists', intervention: 'K0003', problem: `K0003: commit ${BOGUS_SHA} is not in ${w.repoPath}` },
+      ...DAMAGE.filter((d) => d.what !== 'a commit SHA that is not in the repo').flatMap((d) =>
+        d.expected(w),
+      ),
+      {
+        check: 'commit-exists',
+        intervention: 'K0003',
+        problem: `K0003: commit ${BOGUS_SHA} is not in ${w.repoPath}`,
+      },
     ];
     expect(damaged.code).toBe(70);
     expect(damaged.err).toBe(`kaizen: doctor found ${expected.length} problem(s)\n`);
-    expect(damaged.out.trimEnd().split('\n').sort()).toEqual(expected.map((p) => `${p.check}: ${p.problem}`).sort());
+    expect(damaged.out.trimEnd().split('\n').sort()).toEqual(
+      expected.map((p) => `${p.check}: ${p.problem}`).sort(),
+    );
     expect(json.code).toBe(70);
     const report = JSON.parse(json.out) as { checked: number; problems: DoctorProblem[] };
     expect(report.checked).toBe(12);

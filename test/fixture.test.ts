@@ -7,16 +7,27 @@ describe('the target fixture, end to end', () => {
     const fx = await targetFixture();
     const rt = fx.runtime();
 
-    const good = await submitProposal(rt, { target: 'app', proposal: proposal(), origin: 'test', actor: 'test' });
+    const good = await submitProposal(rt, {
+      target: 'app',
+      proposal: proposal(),
+      origin: 'test',
+      actor: 'test',
+    });
     const bad = await submitProposal(rt, {
       target: 'app',
-      proposal: proposal({ title: 'Break it', area: 'health', changes: [{ kind: 'config_set', path: 'config.json', key: 'healthy', value: false }] }),
+      proposal: proposal({
+        title: 'Break it',
+        area: 'health',
+        changes: [{ kind: 'config_set', path: 'config.json', key: 'healthy', value: false }],
+      }),
       origin: 'test',
       actor: 'test',
     });
 
     expect(good.intervention.state).toBe('applied');
-    expect(fx.git('log', '-1', '--format=%B', good.intervention.commitSha!)).toContain(`Kaizen-Intervention: ${good.intervention.id}`);
+    expect(fx.git('log', '-1', '--format=%B', good.intervention.commitSha!)).toContain(
+      `Kaizen-Intervention: ${good.intervention.id}`,
+    );
     expect(bad.intervention.state).toBe('rolled_back');
     expect(bad.intervention.revertSha).toBe(fx.git('rev-parse', 'HEAD'));
     expect(fx.git('ls-remote', 'origin', 'main').split('\t')[0]).toBe(bad.intervention.revertSha);

@@ -4,7 +4,11 @@ import { SimulatedClock } from '../src/clock.js';
 import type { Runtime } from '../src/compose.js';
 import { KaizenError } from '../src/errors.js';
 import { submitProposal } from '../src/loop/submit.js';
-import { dueForValidation, validateIntervention, watchedSignals } from '../src/validate/validate-intervention.js';
+import {
+  dueForValidation,
+  validateIntervention,
+  watchedSignals,
+} from '../src/validate/validate-intervention.js';
 import type { Verdict } from '../src/validate/verdict.js';
 import { proposal, targetFixture, type TargetFixture } from './helpers/target.js';
 
@@ -65,7 +69,12 @@ async function appliedChange(overrides: Record<string, unknown> = {}): Promise<S
   const clock = new SimulatedClock();
   const rt = fx.runtime(clock);
   runtimes.push(rt);
-  const { intervention } = await submitProposal(rt, { target: 'app', proposal: proposal(overrides), origin: 'test', actor: 'tester' });
+  const { intervention } = await submitProposal(rt, {
+    target: 'app',
+    proposal: proposal(overrides),
+    origin: 'test',
+    actor: 'tester',
+  });
   expect(intervention.state).toBe('applied');
   const appliedAt = intervention.appliedAt!;
   const rows = rt.store.catalog.sync(rt.config.targets[0]!, clock.now());
@@ -81,7 +90,9 @@ async function appliedChange(overrides: Record<string, unknown> = {}): Promise<S
       rt.store.samples.insert(
         Array.from({ length: 60 }, (_, i) => {
           const v = value(i);
-          return typeof v === 'number' ? { signalId, t: start + i * MIN, value: v } : { signalId, t: start + i * MIN, error: v.error };
+          return typeof v === 'number'
+            ? { signalId, t: start + i * MIN, value: v }
+            : { signalId, t: start + i * MIN, error: v.error };
         }),
       );
     },
@@ -115,8 +126,14 @@ describe('validation verdicts', () => {
     expect(stored.actual?.magnitude).toBeGreaterThan(0.35);
     expect(stored.actual?.magnitude).toBeLessThan(0.45);
     expect(stored.points).toEqual({ baseline: 60, after: 60 });
-    expect(stored.reason).toMatch(/^latency_ms fell (3[5-9]|4[0-5]) % \(median .* → .*\), p < 0\.0001 with 60 and 60 points; predicted a 30 % fall$/);
-    expect(s.rt.store.interventions.history(s.id).at(-1)).toMatchObject({ from: 'applied', to: 'validated', actor: 'kaizen' });
+    expect(stored.reason).toMatch(
+      /^latency_ms fell (3[5-9]|4[0-5]) % \(median .* → .*\), p < 0\.0001 with 60 and 60 points; predicted a 30 % fall$/,
+    );
+    expect(s.rt.store.interventions.history(s.id).at(-1)).toMatchObject({
+      from: 'applied',
+      to: 'validated',
+      actor: 'kaizen',
+    });
     expect(s.rt.store.events.list({ kind: 'verdict_validated' })).toHaveLength(1);
   });
 
@@ -186,7 +203,11 @@ describe('validation verdicts', () => {
     expect(verdict.outcome).toBe('reverted');
     expect(verdict.rule).toBe('alert_crossing');
     const at = new Date(s.appliedAt + 30_000 + 20 * MIN).toISOString().replace(/\.000Z$/, 'Z');
-    expect(verdict.reason).toMatch(new RegExp(`^error_rate crossed its alert threshold \\(> 0\\.5\\) with 0\\.9 at ${at}; meanwhile latency_ms fell (3[5-9]|4[0-5]) %`));
+    expect(verdict.reason).toMatch(
+      new RegExp(
+        `^error_rate crossed its alert threshold \\(> 0\\.5\\) with 0\\.9 at ${at}; meanwhile latency_ms fell (3[5-9]|4[0-5]) %`,
+      ),
+    );
     expect(verdict.actual?.direction).toBe('down');
     expect(intervention.state).toBe('reverted');
     expect(intervention.revertSha).toBe(s.fx.git('rev-parse', 'HEAD'));
@@ -230,7 +251,9 @@ describe('validation verdicts', () => {
     await s.endWindow();
     await validateIntervention(s.rt, s.id);
 
-    await expect(validateIntervention(s.rt, s.id)).rejects.toThrow(`intervention ${s.id} is validated; only applied interventions are validated`);
+    await expect(validateIntervention(s.rt, s.id)).rejects.toThrow(
+      `intervention ${s.id} is validated; only applied interventions are validated`,
+    );
   });
 });
 
@@ -253,7 +276,9 @@ describe('what is due, and what is watched', () => {
 
     expect(dueForValidation(s.rt)).toEqual([]);
     // queue_depth is watched only while an open window predicts it; error_rate always has an alert.
-    expect(watchedSignals(s.rt)).toEqual(new Map([['app', new Set(['latency_ms', 'error_rate', 'queue_depth'])]]));
+    expect(watchedSignals(s.rt)).toEqual(
+      new Map([['app', new Set(['latency_ms', 'error_rate', 'queue_depth'])]]),
+    );
 
     await s.clock.advance(30 * MIN); // K0001's window ends now
     expect(dueForValidation(s.rt).map((iv) => iv.id)).toEqual([s.id]);
@@ -264,7 +289,11 @@ describe('what is due, and what is watched', () => {
     expect(watchedSignals(s.rt)).toEqual(new Map([['app', new Set(['queue_depth', 'error_rate'])]]));
 
     await s.clock.advance(30 * MIN);
-    expect(dueForValidation(s.rt).map((iv) => iv.id).sort()).toEqual([s.id, second.id]);
+    expect(
+      dueForValidation(s.rt)
+        .map((iv) => iv.id)
+        .sort(),
+    ).toEqual([s.id, second.id]);
     expect(watchedSignals(s.rt)).toEqual(new Map());
   });
 

@@ -32,6 +32,7 @@ export interface ApplyLog {
     reason: string;
     detectedAt: number;
     revertSha?: string;
+    remoteError?: string;
     redeploy?: DeployResult;
     health?: HealthResult;
     inverse?: { command: string[]; exitCode: number | null; output: string };
@@ -55,7 +56,8 @@ const ACTOR = 'kaizen';
 export async function applyIntervention(deps: ApplyDeps, id: string): Promise<ApplyResult> {
   const { store, clock } = deps;
   let iv = store.interventions.get(id);
-  if (iv.state !== 'applying') throw new KaizenError('ILLEGAL_TRANSITION', `intervention ${id} is ${iv.state}, not applying`);
+  if (iv.state !== 'applying')
+    throw new KaizenError('ILLEGAL_TRANSITION', `intervention ${id} is ${iv.state}, not applying`);
   const target = selectTargets(deps.config, iv.target)[0]!;
   const git = createGit(target.repoPath);
   const log: ApplyLog = (iv.applyLog as ApplyLog | null) ?? {};
@@ -77,7 +79,8 @@ export async function applyIntervention(deps: ApplyDeps, id: string): Promise<Ap
   if (target.remote && !store.intents.get(id, 'push')?.finishedAt) {
     store.intents.begin(id, 'push', clock.now(), { sha: commitSha });
     try {
-      if ((await git.remoteSha(target.remote, target.branch)) !== commitSha) await git.push(target.remote, target.branch);
+      if ((await git.remoteSha(target.remote, target.branch)) !== commitSha)
+        await git.push(target.remote, target.branch);
       await verifyPushed(git, target.remote, target.branch, commitSha);
     } catch (err) {
       return startRollback(deps, iv, target, git, log, startedAt, `push failed: ${errorText(err)}`);
@@ -94,7 +97,15 @@ export async function applyIntervention(deps: ApplyDeps, id: string): Promise<Ap
     faultPoint('after-deploy');
   }
   if (log.deploy && !log.deploy.ok) {
-    return startRollback(deps, iv, target, git, log, startedAt, `deploy failed: ${describeDeploy(log.deploy)}`);
+    return startRollback(
+      deps,
+      iv,
+      target,
+      git,
+      log,
+      startedAt,
+      `deploy failed: ${describeDeploy(log.deploy)}`,
+    );
   }
 
   if (target.health && !store.intents.get(id, 'health')?.finishedAt) {
@@ -106,16 +117,36 @@ export async function applyIntervention(deps: ApplyDeps, id: string): Promise<Ap
     faultPoint('after-health');
   }
   if (log.health && !log.health.healthy) {
-    return startRollback(deps, iv, target, git, log, startedAt, `health check failed: ${describeHealth(log.health)}`);
+    return startRollback(
+      deps,
+      iv,
+      target,
+      git,
+      log,
+      startedAt,
+      `health check failed: ${describeHealth(log.health)}`,
+    );
   }
 
   const windowMs = iv.proposal.validationWindow ?? deps.config.validation.windowMs;
-  const done = store.interventions.transition(id, 'applied', clock.now(), ACTOR, `committed ${commitSha.slice(0, 7)} and healthy`, {
-    appliedAt: clock.now(),
-    windowMs,
-    applyLog: log,
+  const done = store.interventions.transition(
+    id,
+    'applied',
+    clock.now(),
+    ACTOR,
+    `committed ${commitSha.slice(0, 7)} and healthy`,
+    {
+      appliedAt: clock.now(),
+      windowMs,
+      applyLog: log,
+    },
+  );
+  store.events.append(clock.now(), {
+    kind: 'applied',
+    target: iv.target,
+    interventionId: id,
+    data: { commitSha },
   });
-  store.events.append(clock.now(), { kind: 'applied', target: iv.target, interventionId: id, data: { commitSha } });
   deps.logger.info({ intervention: id, commitSha }, 'intervention applied');
   return { outcome: 'applied', intervention: done };
 }
@@ -141,17 +172,29 @@ async function writeAndCommit(
     }
     const edits = (writeIntent.data.edits ?? []) as FileEdit[];
     restoreEdits(target.repoPath, edits);
-    return { failed: `interrupted before its commit (kaizen stopped mid-apply); restored ${edits.length} file(s), nothing was committed` };
+    // It may have died between its own `git add` and the commit: unstage exactly its files, so
+    // nobody's next commit carries kaizen's change without its trailer.
+    await git.unstage(edits.map((e) => e.rel));
+    return {
+      failed: `interrupted before its commit (kaizen stopped mid-apply); restored ${edits.length} file(s), nothing was committed`,
+    };
   }
 
   const drift = await lockdown(git, target, iv);
   if (drift) {
-    store.events.append(clock.now(), { kind: 'drift', target: iv.target, interventionId: id, data: { drift } });
+    store.events.append(clock.now(), {
+      kind: 'drift',
+      target: iv.target,
+      interventionId: id,
+      data: { drift },
+    });
     return { failed: `drift: ${drift}` };
   }
   faultPoint('after-lockdown');
 
-  const changes = iv.proposal.changes.filter((c): c is Exclude<Change, { kind: 'runbook' }> => c.kind !== 'runbook');
+  const changes = iv.proposal.changes.filter(
+    (c): c is Exclude<Change, { kind: 'runbook' }> => c.kind !== 'runbook',
+  );
   let edits: FileEdit[];
   try {
     edits = planChanges(target.repoPath, changes);
@@ -186,7 +229,9 @@ async function lockdown(git: GitRepo, target: TargetConfig, iv: Intervention): P
   if (branch !== target.branch) return `the repo is on branch ${branch}, expected ${target.branch}`;
   const status = await git.status();
   if (!status.clean) {
-    const shown = status.dirty.slice(0, 5).join(', ') + (status.dirty.length > 5 ? `, and ${status.dirty.length - 5} more` : '');
+    const shown =
+      status.dirty.slice(0, 5).join(', ') +
+      (status.dirty.length > 5 ? `, and ${status.dirty.length - 5} more` : '');
     return `the work tree has uncommitted changes (${shown}); kaizen never stashes or discards them: commit or remove them, then approve again`;
   }
   const head = await git.head();
@@ -196,7 +241,11 @@ async function lockdown(git: GitRepo, target: TargetConfig, iv: Intervention): P
   return undefined;
 }
 
-async function findForwardCommit(git: GitRepo, id: string, preApplySha: string | null): Promise<string | undefined> {
+async function findForwardCommit(
+  git: GitRepo,
+  id: string,
+  preApplySha: string | null,
+): Promise<string | undefined> {
   const mine = await git.findCommits(`${TRAILER}: ${id}\n`, preApplySha ?? undefined);
   const reverts = new Set(await git.findCommits(`${REVERT_TRAILER}: `, preApplySha ?? undefined));
   return mine.filter((sha) => !reverts.has(sha)).at(-1);
@@ -227,7 +276,10 @@ async function finishRollback(
   startedAt: number,
 ): Promise<ApplyResult> {
   const { store, clock } = deps;
-  const rb = log.rollback ?? { reason: String(store.intents.get(iv.id, 'rollback')?.data.reason ?? 'rollback'), detectedAt: clock.now() };
+  const rb = log.rollback ?? {
+    reason: String(store.intents.get(iv.id, 'rollback')?.data.reason ?? 'rollback'),
+    detectedAt: clock.now(),
+  };
   log.rollback = rb;
   const undo = await undoCommit(deps, store.interventions.get(iv.id), target, git, rb.reason, 'rollback');
   Object.assign(rb, undo, { finishedAt: clock.now() });
@@ -242,6 +294,8 @@ async function finishRollback(
 
 export interface UndoResult {
   revertSha?: string;
+  /** Set when the revert could not be pushed: the remote still has the change. */
+  remoteError?: string;
   redeploy?: DeployResult;
   health?: HealthResult;
   healthyAfter: boolean;
@@ -263,7 +317,11 @@ export async function undoCommit(
   const result: UndoResult = { healthyAfter: true };
   const commitSha = iv.commitSha;
   if (commitSha) {
-    let revertSha = iv.revertSha ?? (await git.findCommits(`${REVERT_TRAILER}: ${commitSha}`, commitSha)).at(0);
+    // Only a run that began the revert and died can have made one: search git only then.
+    const began = store.intents.get(iv.id, `${prefix}-revert`) !== undefined;
+    let revertSha =
+      iv.revertSha ??
+      (began ? (await git.findCommits(`${REVERT_TRAILER}: ${commitSha}`, commitSha)).at(0) : undefined);
     if (!revertSha) {
       store.intents.begin(iv.id, `${prefix}-revert`, clock.now(), { commitSha });
       revertSha = await git.revert(commitSha, revertMessage(iv, commitSha, why));
@@ -280,10 +338,18 @@ export async function undoCommit(
       // and pushing it with its revert to a remote that refuses pushes would leave the rollback
       // stuck in applying for good. (A remote SHA we do not know may hold it: push.)
       const remoteHasCommit =
-        remoteAt !== undefined && (!(await git.commitExists(remoteAt)) || (await git.isAncestor(commitSha, remoteAt)));
+        remoteAt !== undefined &&
+        (!(await git.commitExists(remoteAt)) || (await git.isAncestor(commitSha, remoteAt)));
       if (remoteHasCommit) {
-        if (remoteAt !== revertSha) await git.push(target.remote, target.branch);
-        await verifyPushed(git, target.remote, target.branch, revertSha);
+        try {
+          if (remoteAt !== revertSha) await git.push(target.remote, target.branch);
+          await verifyPushed(git, target.remote, target.branch, revertSha);
+        } catch (err) {
+          // The work tree and the deploy are rolled back; the remote still holds the change.
+          // Finish the rollback locally and make a person look at the remote.
+          result.remoteError = errorText(err);
+          result.healthyAfter = false;
+        }
       }
       store.intents.finish(iv.id, `${prefix}-push`, clock.now());
       faultPoint('after-revert-push');
@@ -305,13 +371,28 @@ export async function undoCommit(
 }
 
 /** Runbooks: run the allow-listed action, probe, and run its declared inverse on failure. */
-async function applyRunbook(deps: ApplyDeps, iv: Intervention, target: TargetConfig, log: ApplyLog, startedAt: number): Promise<ApplyResult> {
+async function applyRunbook(
+  deps: ApplyDeps,
+  iv: Intervention,
+  target: TargetConfig,
+  log: ApplyLog,
+  startedAt: number,
+): Promise<ApplyResult> {
   const { store, clock } = deps;
   const change = iv.proposal.changes[0];
-  const runbook = change?.kind === 'runbook' ? target.runbooks[change.action] : undefined;
-  if (!runbook || change?.kind !== 'runbook') return fail(deps, iv, 'the runbook action is no longer on the allow-list');
+  const runbook =
+    change?.kind === 'runbook' && Object.hasOwn(target.runbooks, change.action)
+      ? target.runbooks[change.action]
+      : undefined;
+  if (!runbook || change?.kind !== 'runbook')
+    return fail(deps, iv, 'the runbook action is no longer on the allow-list');
   const run = async (command: string[]) => {
-    const r = await runProcess(command, { cwd: target.repoPath, timeoutMs: runbook.timeoutMs, clock, env: undefined });
+    const r = await runProcess(command, {
+      cwd: target.repoPath,
+      timeoutMs: runbook.timeoutMs,
+      clock,
+      env: undefined,
+    });
     return { command, exitCode: r.timedOut ? null : r.exitCode, output: r.output };
   };
   const inverse = async (reason: string): Promise<ApplyResult> => {
@@ -320,13 +401,16 @@ async function applyRunbook(deps: ApplyDeps, iv: Intervention, target: TargetCon
     if (target.health) log.rollback.health = await probeHealth(target.health, clock);
     log.rollback.finishedAt = clock.now();
     const healthyAfter = log.rollback.inverse.exitCode === 0 && (log.rollback.health?.healthy ?? true);
-    const done = store.interventions.transition(iv.id, 'rolled_back', clock.now(), ACTOR, reason, { applyLog: log });
+    const done = store.interventions.transition(iv.id, 'rolled_back', clock.now(), ACTOR, reason, {
+      applyLog: log,
+    });
     announceRollback(deps, done, log, startedAt, healthyAfter);
     return { outcome: 'rolled_back', intervention: done, healthyAfter };
   };
 
   const intent = store.intents.get(iv.id, 'runbook');
-  if (intent && !intent.finishedAt) return inverse('interrupted while the runbook action ran; its inverse was run');
+  if (intent && !intent.finishedAt)
+    return inverse('interrupted while the runbook action ran; its inverse was run');
   if (!intent) {
     store.intents.begin(iv.id, 'runbook', clock.now());
     log.runbook = await run(runbook.command);
@@ -334,31 +418,56 @@ async function applyRunbook(deps: ApplyDeps, iv: Intervention, target: TargetCon
     store.interventions.patch(iv.id, { applyLog: log }, clock.now());
   }
   if (log.runbook && log.runbook.exitCode !== 0) {
-    return inverse(`runbook ${change.action} failed (exit ${log.runbook.exitCode ?? 'timeout'}): ${lastLine(log.runbook.output)}`);
+    return inverse(
+      `runbook ${change.action} failed (exit ${log.runbook.exitCode ?? 'timeout'}): ${lastLine(log.runbook.output)}`,
+    );
   }
   if (target.health) {
     log.health = await probeHealth(target.health, clock);
     if (!log.health.healthy) return inverse(`health check failed: ${describeHealth(log.health)}`);
   }
   const windowMs = iv.proposal.validationWindow ?? deps.config.validation.windowMs;
-  const done = store.interventions.transition(iv.id, 'applied', clock.now(), ACTOR, `runbook ${change.action} ran and the target is healthy`, {
-    appliedAt: clock.now(),
-    windowMs,
-    applyLog: log,
+  const done = store.interventions.transition(
+    iv.id,
+    'applied',
+    clock.now(),
+    ACTOR,
+    `runbook ${change.action} ran and the target is healthy`,
+    {
+      appliedAt: clock.now(),
+      windowMs,
+      applyLog: log,
+    },
+  );
+  store.events.append(clock.now(), {
+    kind: 'applied',
+    target: iv.target,
+    interventionId: iv.id,
+    data: { runbook: change.action },
   });
-  store.events.append(clock.now(), { kind: 'applied', target: iv.target, interventionId: iv.id, data: { runbook: change.action } });
   return { outcome: 'applied', intervention: done };
 }
 
 function fail(deps: ApplyDeps, iv: Intervention, reason: string): ApplyResult {
   const done = deps.store.interventions.transition(iv.id, 'failed', deps.clock.now(), ACTOR, reason);
-  deps.store.events.append(deps.clock.now(), { kind: 'apply_failed', target: iv.target, interventionId: iv.id, data: { reason } });
+  deps.store.events.append(deps.clock.now(), {
+    kind: 'apply_failed',
+    target: iv.target,
+    interventionId: iv.id,
+    data: { reason },
+  });
   deps.logger.warn({ intervention: iv.id, reason }, 'apply failed');
   return { outcome: 'failed', intervention: done, reason };
 }
 
 /** The incident record: enough for a person to act on without asking. */
-function announceRollback(deps: ApplyDeps, iv: Intervention, log: ApplyLog, startedAt: number, healthyAfter: boolean): void {
+function announceRollback(
+  deps: ApplyDeps,
+  iv: Intervention,
+  log: ApplyLog,
+  startedAt: number,
+  healthyAfter: boolean,
+): void {
   const { store, clock } = deps;
   const rb = log.rollback!;
   store.events.append(clock.now(), {
@@ -385,13 +494,22 @@ function announceRollback(deps: ApplyDeps, iv: Intervention, log: ApplyLog, star
       kind: 'escalation',
       target: iv.target,
       interventionId: iv.id,
-      data: { why: 'the target is still unhealthy after the rollback: a person is needed' },
+      data: {
+        why: rb.remoteError
+          ? `the revert could not be pushed (${rb.remoteError}): the remote still has the change; a person is needed`
+          : 'the target is still unhealthy after the rollback: a person is needed',
+      },
     });
   }
   const target = selectTargets(deps.config, iv.target)[0]!;
   const freeze = areaFreeze(store, iv.target, iv.area, loadPolicy(deps.config, target), clock.now());
   if (freeze && freeze.interventions[0] === iv.id) {
-    store.events.append(clock.now(), { kind: 'area_frozen', target: iv.target, interventionId: iv.id, data: { ...freeze } });
+    store.events.append(clock.now(), {
+      kind: 'area_frozen',
+      target: iv.target,
+      interventionId: iv.id,
+      data: { ...freeze },
+    });
   }
 }
 

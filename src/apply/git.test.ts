@@ -437,3 +437,214 @@ describe('createGit', () => {
     );
   });
 });
+
+describe('running git', () => {
+  it('fails on a non-zero exit even when git says nothing', async () => {
+    const dir = gitRepo();
+    fs.writeFileSync(path.join(dir, '.git', 'hooks', 'pre-commit'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+    write(dir, 'a.txt', 'a\n');
+    const before = git(dir, 'rev-parse', 'HEAD');
+    expect((await gitError(open(dir).commitFiles(['a.txt'], 'x'))).message).toBe(
+      'git commit --only --no-edit --message=… -- a.txt failed: exit code 1',
+    );
+    expect(git(dir, 'rev-parse', 'HEAD')).toBe(before);
+  });
+
+  it('stops a command that produces no output for idleTimeoutMs, naming it', async () => {
+    const dir = gitRepo();
+    // The hook's sleep keeps git's stderr open after git is stopped: kaizen stops waiting anyway.
+    fs.writeFileSync(path.join(dir, '.git', 'hooks', 'pre-commit'), '#!/bin/sh\nsleep 5\n', { mode: 0o755 });
+    write(dir, 'a.txt', 'a\n');
+    const before = git(dir, 'rev-parse', 'HEAD');
+    const started = Date.now();
+    const err = await gitError(
+      createGit(dir, { env: GIT_ENV, idleTimeoutMs: 300 }).commitFiles(['a.txt'], 'x'),
+    );
+    expect(err.message).toBe(
+      'git commit --only --no-edit --message=… -- a.txt failed: no output for 300 ms: stopped',
+    );
+    expect(Date.now() - started).toBeLessThan(4000);
+    expect(git(dir, 'rev-parse', 'HEAD')).toBe(before);
+  });
+
+  it('says when git cannot be run, and when the repository has gone', async () => {
+    const dir = gitRepo();
+    const noGit = createGit(dir, { env: { PATH: tempDir('kaizen-empty-path-') } });
+    expect((await gitError(noGit.head())).message).toMatch(
+      /^git rev-parse --verify --quiet HEAD\^\{commit\} failed: could not run git: spawn git ENOENT/,
+    );
+    const repo = open(dir);
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect((await gitError(repo.status())).message).toMatch(
+      new RegExp(`failed: the repository directory ${dir} no longer exists$`),
+    );
+  });
+
+  it('runs one git command at a time per handle, so concurrent calls do not trip over each other', async () => {
+    const dir = gitRepo({ 'a.txt': 'a\n', 'b.txt': 'b\n' });
+    const repo = open(dir);
+    write(dir, 'a.txt', 'a2\n');
+    write(dir, 'b.txt', 'b2\n');
+    const head = git(dir, 'rev-parse', 'HEAD');
+    // Commands queue one by one (not whole calls): the answers are from before or after the commit.
+    const [a, h, s, b, log] = await Promise.all([
+      repo.commitFiles(['a.txt'], 'a'),
+      repo.head(),
+      repo.status(),
+      repo.branch(),
+      repo.log(1),
+    ]);
+    expect(a).toBe(git(dir, 'rev-parse', 'HEAD'));
+    expect(git(dir, 'rev-parse', `${a}^`)).toBe(head);
+    expect([head, a]).toContain(h);
+    expect(s.dirty).toContain('b.txt');
+    expect(b).toBe('main');
+    expect([head, a]).toContain(log[0]?.sha);
+    expect(git(dir, 'status', '--porcelain')).toBe('M b.txt');
+  });
+
+  it('reads paths with spaces, renames and conflicts from git status', async () => {
+    const dir = gitRepo({ 'my file.txt': 'x\n', 'c.txt': 'base\n' });
+    git(dir, 'mv', 'my file.txt', 'new name.txt');
+    write(dir, 'un tracked.txt', 'u\n');
+    expect((await open(dir).status()).dirty.sort()).toEqual([
+      'my file.txt',
+      'new name.txt',
+      'un tracked.txt',
+    ]);
+
+    const other = gitRepo({ 'c.txt': 'base\n' });
+    git(other, 'checkout', '-q', '-b', 'side');
+    write(other, 'c.txt', 'side\n');
+    git(other, 'commit', '-q', '-am', 'side');
+    git(other, 'checkout', '-q', 'main');
+    write(other, 'c.txt', 'main\n');
+    git(other, 'commit', '-q', '-am', 'main');
+    expect(() => git(other, 'merge', '-q', 'side')).toThrow();
+    expect(await open(other).status()).toEqual({ clean: false, dirty: ['c.txt'] });
+  });
+});
+
+describe('revert, more', () => {
+  const changeAndLater = async (repo: GitRepo, dir: string) => {
+    write(dir, 'a.txt', 'a2\n');
+    const change = await repo.commitFiles(['a.txt'], 'change');
+    write(dir, 'a.txt', 'a3\n');
+    await repo.commitFiles(['a.txt'], 'later');
+    return change;
+  };
+
+  it('refuses while a merge is in progress, and leaves it alone', async () => {
+    const dir = gitRepo({ 'a.txt': 'a\n' });
+    const repo = open(dir);
+    const change = await changeAndLater(repo, dir);
+    git(dir, 'checkout', '-q', '-b', 'side', change);
+    write(dir, 'a.txt', 'side\n');
+    git(dir, 'commit', '-q', '-am', 'side');
+    git(dir, 'checkout', '-q', 'main');
+    expect(() => git(dir, 'merge', '-q', 'side')).toThrow();
+    // The conflict is resolved and staged, but the merge is not committed yet.
+    write(dir, 'a.txt', 'resolved\n');
+    git(dir, 'add', 'a.txt');
+    expect((await gitError(repo.revert(change, 'x'))).message).toBe(
+      `cannot revert ${change.slice(0, 7)}: a merge is in progress in ${dir}; a person must finish or abort it first`,
+    );
+    expect(fs.existsSync(path.join(dir, '.git', 'MERGE_HEAD'))).toBe(true);
+    expect(read(dir, 'a.txt')).toBe('resolved\n');
+  });
+
+  it('works in a linked worktree, and sees the operations in progress there', async () => {
+    const main = gitRepo({ 'a.txt': 'a\n', 'b.txt': 'b\n' });
+    const dir = path.join(tempDir('kaizen-wt-'), 'wt');
+    git(main, 'worktree', 'add', '-q', '-b', 'feature', dir);
+    const repo = open(dir);
+    write(dir, 'b.txt', 'b2\n');
+    const change = await repo.commitFiles(['b.txt'], 'change b');
+    expect(change).toBe(git(dir, 'rev-parse', 'HEAD'));
+    const revert = await repo.revert(change, 'revert b');
+    expect(revert).toBe(git(dir, 'rev-parse', 'HEAD'));
+    expect(revert).toBe(git(main, 'rev-parse', 'refs/heads/feature'));
+    expect(read(dir, 'b.txt')).toBe('b\n');
+
+    // A person's cherry-pick stopped on a conflict in the worktree.
+    const change2 = await changeAndLater(repo, dir);
+    git(main, 'checkout', '-q', '-b', 'pick');
+    write(main, 'a.txt', 'conflicting\n');
+    git(main, 'commit', '-q', '-am', 'conflicting');
+    const pick = git(main, 'rev-parse', 'HEAD');
+    expect(() => git(dir, 'cherry-pick', pick)).toThrow();
+    expect((await gitError(repo.revert(change2, 'x'))).message).toBe(
+      `cannot revert ${change2.slice(0, 7)}: a cherry-pick is in progress in ${dir}; a person must finish or abort it first`,
+    );
+    expect(git(main, 'status', '--porcelain')).toBe(''); // the main worktree is not affected
+  });
+
+  it('returns the right SHA on a detached HEAD and with packed refs', async () => {
+    const dir = gitRepo({ 'a.txt': 'a\n' });
+    const repo = open(dir);
+    write(dir, 'a.txt', 'a2\n');
+    const change = await repo.commitFiles(['a.txt'], 'change');
+    git(dir, 'pack-refs', '--all', '--prune');
+    const revert = await repo.revert(change, 'revert');
+    expect(revert).toBe(git(dir, 'rev-parse', 'HEAD'));
+    expect(revert).toMatch(/^[0-9a-f]{40}$/);
+
+    git(dir, 'checkout', '-q', '--detach');
+    write(dir, 'a.txt', 'a3\n');
+    git(dir, 'commit', '-q', '-am', 'detached change');
+    const detached = git(dir, 'rev-parse', 'HEAD');
+    const revert2 = await repo.revert(detached, 'revert detached');
+    expect(revert2).toBe(git(dir, 'rev-parse', 'HEAD'));
+    expect(git(dir, 'rev-parse', `${revert2}^`)).toBe(detached);
+  });
+
+  it("reports a hook's refusal of the revert commit and aborts it", async () => {
+    const dir = gitRepo({ 'a.txt': 'a\n' });
+    const repo = open(dir);
+    write(dir, 'a.txt', 'a2\n');
+    const change = await repo.commitFiles(['a.txt'], 'change');
+    fs.writeFileSync(
+      path.join(dir, '.git', 'hooks', 'commit-msg'),
+      '#!/bin/sh\necho "commit-msg: missing ticket" >&2\nexit 1\n',
+      { mode: 0o755 },
+    );
+    write(dir, 'untracked.txt', 'keep me\n');
+    const err = await gitError(repo.revert(change, 'revert'));
+    expect(err.message).toBe(
+      `committing the revert of ${change.slice(0, 7)} failed: commit-msg: missing ticket; the revert was aborted and the work tree is as it was`,
+    );
+    expect(git(dir, 'rev-parse', 'HEAD')).toBe(change);
+    expect(read(dir, 'a.txt')).toBe('a2\n');
+    expect(git(dir, 'status', '--porcelain')).toBe('?? untracked.txt');
+    expect(fs.existsSync(path.join(dir, '.git', 'REVERT_HEAD'))).toBe(false);
+  });
+
+  it('fills in only the part of the identity the repository lacks', async () => {
+    const dir = gitRepo({ 'a.txt': 'a\n' });
+    git(dir, 'config', 'user.name', 'Ops Person');
+    const env = {
+      PATH: process.env.PATH,
+      HOME: tempDir(),
+      GIT_CONFIG_GLOBAL: '/dev/null',
+      GIT_CONFIG_NOSYSTEM: '1',
+    };
+    const repo = createGit(dir, { env });
+    write(dir, 'a.txt', 'a2\n');
+    const change = await repo.commitFiles(['a.txt'], 'change');
+    expect(git(dir, 'log', '-1', '--format=%an <%ae>', change)).toBe('Ops Person <kaizen@localhost>');
+    const revert = await repo.revert(change, 'revert');
+    expect(git(dir, 'log', '-1', '--format=%an <%ae> / %cn <%ce>', revert)).toBe(
+      'Ops Person <kaizen@localhost> / Ops Person <kaizen@localhost>',
+    );
+    expect(git(dir, 'config', '--get', 'user.name')).toBe('Ops Person');
+    expect(() => git(dir, 'config', '--get', 'user.email')).toThrow(); // nothing was written
+
+    // An empty value counts as none.
+    const other = gitRepo();
+    git(other, 'config', 'user.name', '');
+    git(other, 'config', 'user.email', 'ops@example.invalid');
+    write(other, 'b.txt', 'b\n');
+    const sha = await createGit(other, { env }).commitFiles(['b.txt'], 'x');
+    expect(git(other, 'log', '-1', '--format=%an <%ae>', sha)).toBe('kaizen <ops@example.invalid>');
+  });
+});

@@ -1,15 +1,16 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { GitError, GitPluginError, simpleGit, type SimpleGit } from 'simple-git';
 import { KaizenError } from '../errors.js';
 import { childEnv } from '../util/env.js';
 
 /*
- * The only way kaizen gets a git handle. Every operation is a plain git command run through
- * simple-git's `raw`, with kaizen's own error handling:
+ * The only way kaizen gets a git handle. Every operation is a plain git command, run directly as a
+ * child process (see runGit below), with kaizen's own error handling:
  *
- * - Any non-zero exit is an error (simple-git alone treats a non-zero exit with an empty stderr
- *   as success), wrapped in KaizenError code GIT_FAILED naming the git command and its stderr.
+ * - Any non-zero exit is an error, wrapped in KaizenError code GIT_FAILED naming the git command
+ *   and its stderr. So is a command killed by a signal, stopped for producing no output for
+ *   idleTimeoutMs, or producing more than MAX_STDOUT_BYTES of output.
  * - Nothing here runs `git stash`, `reset`, `checkout -- .`, `clean` or a force push. The one
  *   command that rewinds anything is `git revert --abort`, and only for a revert this module
  *   started on a tree without uncommitted changes (see revert()).
@@ -17,6 +18,21 @@ import { childEnv } from '../util/env.js';
  * - Git never prompts: GIT_TERMINAL_PROMPT=0, no editor, no pager, stdin closed.
  * - Commits work without a configured identity: user.name / user.email default to
  *   kaizen / kaizen@localhost for that one command (the user's config is never written).
+ * - One git command at a time per handle: commands queue, as they did under simple-git's
+ *   maxConcurrentProcesses: 1.
+ *
+ * Why not simple-git: its completion detection waits an unconditional 50 ms after every command
+ * that writes nothing to stdout or stderr (`status` on a clean tree, `add`, `diff --quiet`,
+ * `merge-base --is-ancestor`, `config --get` of a missing key, …), with no setting to turn that
+ * off, which made revert() take ~260-310 ms instead of ~20 ms. What it did for kaizen is
+ * done here: spawning with cwd and env, capturing output, the idle timeout (its `timeout.block`),
+ * one process at a time, and the exit-code-to-error mapping (which kaizen already overrode).
+ *
+ * Per handle, two things are looked up once and kept: the git directories (for the in-progress
+ * markers and HEAD, read with fs) and the identity fallback (whether user.name / user.email are set).
+ * Neither is expected to change under a running kaizen: moving the repository's .git or editing
+ * its identity while kaizen is mid-apply is not supported; a new handle (each apply makes one)
+ * sees the change.
  */
 
 export interface GitCommit {
@@ -55,6 +71,11 @@ export interface GitRepo {
   showFile(sha: string, path: string): Promise<string | undefined>;
   /** The last `n` commits of HEAD, newest first. */
   log(n: number): Promise<GitCommit[]>;
+  /**
+   * Put the index entries of exactly these paths back to HEAD (the files in the work tree are not
+   * touched). Used after a crash between kaizen's own `git add` and its commit.
+   */
+  unstage(files: string[]): Promise<void>;
 }
 
 export interface CreateGitOptions {
@@ -78,15 +99,156 @@ const REDIRECTING_ENV = [
   'GIT_PREFIX',
 ];
 
-/** A git command that exited non-zero, with what it said. */
-class GitExitError extends GitError {
+/** Keep at most this much of a command's stdout; more fails the command (it would be wrong data). */
+const MAX_STDOUT_BYTES = 64 * 1024 * 1024;
+/** Keep the last this-many bytes of stderr (messages come from its last lines). */
+const MAX_STDERR_BYTES = 64 * 1024;
+/** After a timeout's SIGTERM, SIGKILL this long later if git is still running. */
+const KILL_GRACE_MS = 2000;
+/**
+ * After git exits, how long to wait for its output pipes to close. They stay open when a hook left
+ * a background process holding them; kaizen then stops reading rather than wait for that process.
+ */
+const EXIT_DRAIN_MS = 1000;
+
+interface RunOptions {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  idleTimeoutMs: number;
+}
+
+interface GitOutput {
+  /** null when git was ended by a signal. */
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A git command that exited non-zero (or was killed), with what it said. */
+class GitExitError extends Error {
   constructor(
-    readonly exitCode: number,
+    readonly exitCode: number | null,
     readonly stderr: string,
     readonly stdout: string,
+    signal: NodeJS.Signals | null = null,
   ) {
-    super(undefined, stderr.trim() || stdout.trim() || `exit code ${exitCode}`);
+    super(
+      stderr.trim() ||
+        stdout.trim() ||
+        (exitCode === null ? `killed by ${signal ?? 'a signal'}` : `exit code ${exitCode}`),
+    );
+    this.name = 'GitExitError';
   }
+}
+
+/** A git command that could not be started, or was stopped by kaizen (timeout, too much output). */
+class GitRunError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'GitRunError';
+  }
+}
+
+/**
+ * Run `git args` in `cwd` and collect its output. Resolves with the exit code whatever it is;
+ * rejects (GitRunError) only when git could not be started, produced no output for
+ * idleTimeoutMs, or more than MAX_STDOUT_BYTES of stdout: then it is stopped (SIGTERM, SIGKILL
+ * after KILL_GRACE_MS) and the promise settles once it has exited.
+ */
+function runGit(args: string[], opts: RunOptions): Promise<GitOutput> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, {
+      cwd: opts.cwd,
+      env: opts.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      windowsHide: true,
+    });
+    const stdout: Buffer[] = [];
+    let stdoutBytes = 0;
+    let stderr: Buffer[] = [];
+    let stderrBytes = 0;
+    let failure: Error | undefined;
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let settled = false;
+    let idleTimer: NodeJS.Timeout | undefined;
+    let killTimer: NodeJS.Timeout | undefined;
+    let drainTimer: NodeJS.Timeout | undefined;
+
+    const finish = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(idleTimer);
+      clearTimeout(killTimer);
+      clearTimeout(drainTimer);
+      child.stdout.destroy();
+      child.stderr.destroy();
+      if (failure) return reject(failure);
+      resolve({
+        exitCode: exit?.code ?? null,
+        signal: exit?.signal ?? null,
+        stdout: Buffer.concat(stdout).toString('utf8'),
+        stderr: Buffer.concat(stderr).toString('utf8'),
+      });
+    };
+    const stop = (why: Error) => {
+      if (failure || settled) return;
+      failure = why;
+      clearTimeout(idleTimer);
+      if (exit) return finish();
+      child.kill('SIGTERM');
+      killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+    };
+    const touch = () => {
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(
+        () => stop(new GitRunError(`no output for ${opts.idleTimeoutMs} ms: stopped`)),
+        opts.idleTimeoutMs,
+      );
+    };
+
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (failure) return;
+      touch();
+      stdoutBytes += chunk.length;
+      if (stdoutBytes > MAX_STDOUT_BYTES) {
+        stop(new GitRunError(`more than ${MAX_STDOUT_BYTES} bytes of output: stopped`));
+        return;
+      }
+      stdout.push(chunk);
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      if (failure) return;
+      touch();
+      stderr.push(chunk);
+      stderrBytes += chunk.length;
+      if (stderrBytes > 2 * MAX_STDERR_BYTES) {
+        const tail = Buffer.concat(stderr).subarray(-MAX_STDERR_BYTES);
+        stderr = [tail];
+        stderrBytes = tail.length;
+      }
+    });
+    child.on('error', (err) => {
+      // Not started (no git, no such cwd), or a kill that failed; either way nothing more will come.
+      const gone = (err as NodeJS.ErrnoException).code === 'ENOENT' && !fs.existsSync(opts.cwd);
+      failure ??= new GitRunError(
+        gone ? `the repository directory ${opts.cwd} no longer exists` : `could not run git: ${err.message}`,
+        { cause: err },
+      );
+      if (child.pid === undefined || exit) finish();
+    });
+    child.on('exit', (code, signal) => {
+      exit = { code, signal };
+      clearTimeout(idleTimer);
+      clearTimeout(killTimer);
+      drainTimer = setTimeout(finish, EXIT_DRAIN_MS);
+    });
+    child.on('close', (code, signal) => {
+      exit ??= { code, signal };
+      finish();
+    });
+    touch();
+  });
 }
 
 export function createGit(dir: string, options: CreateGitOptions = {}): GitRepo {
@@ -104,51 +266,51 @@ export function createGit(dir: string, options: CreateGitOptions = {}): GitRepo 
     GIT_OPTIONAL_LOCKS: '0',
     GIT_LITERAL_PATHSPECS: '1',
   });
-
-  const sg: SimpleGit = simpleGit({
-    baseDir,
-    binary: 'git',
-    maxConcurrentProcesses: 1,
-    trimmed: false,
-    timeout: { block: options.idleTimeoutMs ?? 10 * 60_000 },
-    // simple-git screens the environment as if it were untrusted input and refuses to run at all
-    // when it holds, say, GIT_CONFIG_GLOBAL or GIT_SSH_COMMAND. This environment is the
-    // operator's own, and the arguments kaizen passes never set these things, so allow them.
-    unsafe: {
-      allowUnsafeEditor: true,
-      allowUnsafePager: true,
-      allowUnsafeConfigPaths: true,
-      allowUnsafeConfigEnvCount: true,
-      allowUnsafeSshCommand: true,
-      allowUnsafeAskPass: true,
-      allowUnsafeGitProxy: true,
-      allowUnsafeTemplateDir: true,
-      allowUnsafeDiffExternal: true,
-    },
-    errors(error, result) {
-      if (error instanceof GitPluginError) return error; // timeout, abort, refused arguments
-      if (result.exitCode === 0) return undefined;
-      return new GitExitError(
-        result.exitCode,
-        Buffer.concat(result.stdErr).toString('utf8'),
-        Buffer.concat(result.stdOut).toString('utf8'),
-      );
-    },
-  }).env(env);
-
-  return new SimpleGitRepo(baseDir, sg);
+  return new ChildProcessGitRepo({ cwd: baseDir, env, idleTimeoutMs: options.idleTimeoutMs ?? 10 * 60_000 });
 }
 
-class SimpleGitRepo implements GitRepo {
-  constructor(
-    readonly dir: string,
-    private readonly sg: SimpleGit,
-  ) {}
+interface GitDirs {
+  /** `git rev-parse --absolute-git-dir`: HEAD and the in-progress markers. */
+  gitDir: string;
+  /** `git rev-parse --git-common-dir`, absolute: refs/heads. */
+  commonDir: string;
+}
+
+/** Markers git leaves in the git directory while an operation waits for a person. */
+const IN_PROGRESS_MARKERS: [string, string][] = [
+  ['REVERT_HEAD', 'revert'],
+  ['CHERRY_PICK_HEAD', 'cherry-pick'],
+  ['MERGE_HEAD', 'merge'],
+  ['rebase-merge', 'rebase'],
+  ['rebase-apply', 'rebase or am'],
+  ['sequencer', 'revert or cherry-pick sequence'],
+];
+
+class ChildProcessGitRepo implements GitRepo {
+  readonly dir: string;
+  /** The last command queued: the next one starts after it has finished. */
+  private tail: Promise<unknown> = Promise.resolve();
+  private gitDirsCache: Promise<GitDirs> | undefined;
+  private identityCache: Promise<string[]> | undefined;
+
+  constructor(private readonly opts: RunOptions) {
+    this.dir = opts.cwd;
+  }
+
+  /** Run git after the commands queued before it; a non-zero exit rejects with GitExitError. */
+  private raw(args: string[]): Promise<string> {
+    const result = this.tail.then(() => runGit(args, this.opts));
+    this.tail = result.catch(() => undefined);
+    return result.then((r) => {
+      if (r.exitCode !== 0) throw new GitExitError(r.exitCode, r.stderr, r.stdout, r.signal);
+      return r.stdout;
+    });
+  }
 
   /** Run git; a failure becomes GIT_FAILED naming the command. */
   private async run(args: string[]): Promise<string> {
     try {
-      return await this.sg.raw(args);
+      return await this.raw(args);
     } catch (err) {
       throw gitFailed(args, err);
     }
@@ -157,7 +319,7 @@ class SimpleGitRepo implements GitRepo {
   /** Run git; resolve with the exit code instead of failing on 0 / 1 (for yes/no questions). */
   private async test(args: string[]): Promise<{ ok: boolean; stdout: string }> {
     try {
-      return { ok: true, stdout: await this.sg.raw(args) };
+      return { ok: true, stdout: await this.raw(args) };
     } catch (err) {
       if (err instanceof GitExitError && err.exitCode === 1) return { ok: false, stdout: err.stdout };
       throw gitFailed(args, err);
@@ -166,12 +328,15 @@ class SimpleGitRepo implements GitRepo {
 
   async head(): Promise<string> {
     const r = await this.test(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']);
-    if (!r.ok)
-      throw new KaizenError(
-        'GIT_FAILED',
-        `${this.dir} has no commits yet: kaizen needs a commit to start from`,
-      );
+    if (!r.ok) throw this.noCommits();
     return r.stdout.trim();
+  }
+
+  private noCommits(): KaizenError {
+    return new KaizenError(
+      'GIT_FAILED',
+      `${this.dir} has no commits yet: kaizen needs a commit to start from`,
+    );
   }
 
   async branch(): Promise<string> {
@@ -190,9 +355,26 @@ class SimpleGitRepo implements GitRepo {
   }
 
   async status(): Promise<GitStatus> {
-    const out = await this.run(['status', '--porcelain=v1', '-z', '--untracked-files=all']);
-    const dirty = parsePorcelain(out);
+    const { dirty } = await this.porcelain('all');
     return { clean: dirty.length === 0, dirty };
+  }
+
+  /** One `git status`: the paths with uncommitted changes, and HEAD (undefined before the first commit). */
+  private async porcelain(untracked: 'all' | 'no'): Promise<{ head: string | undefined; dirty: string[] }> {
+    const out = await this.run([
+      'status',
+      '--porcelain=v2',
+      '--branch', // `# branch.oid`: HEAD, from the same command
+      '--no-ahead-behind', // not needed, and slow against a far-away upstream
+      '-z',
+      `--untracked-files=${untracked}`,
+    ]);
+    return parsePorcelainV2(out);
+  }
+
+  async unstage(files: string[]): Promise<void> {
+    if (files.length === 0) return;
+    await this.run(['restore', '--staged', '--', ...files.map(repoPath)]);
   }
 
   async commitFiles(files: string[], message: string): Promise<string> {
@@ -200,7 +382,7 @@ class SimpleGitRepo implements GitRepo {
     if (message.trim() === '')
       throw new KaizenError('GIT_FAILED', 'refusing to commit with an empty message');
     const paths = files.map(repoPath);
-    const before = await this.head();
+    const before = await this.quickHead();
     // `add -A` stages additions, changes and deletions of exactly these paths; `commit --only`
     // then commits those paths alone, whatever else is staged (it stays staged).
     await this.run(['add', '-A', '--', ...paths]);
@@ -213,7 +395,7 @@ class SimpleGitRepo implements GitRepo {
       '--',
       ...paths,
     ]);
-    const after = await this.head();
+    const after = await this.quickHead();
     if (after === before)
       throw new KaizenError('GIT_FAILED', `git commit of ${paths.join(', ')} made no commit`);
     return after;
@@ -233,18 +415,18 @@ class SimpleGitRepo implements GitRepo {
     }
     // `git revert --abort` resets the index (git reset --merge): on a tree with staged changes it
     // would discard them. So revert only on a tree whose tracked files are all committed.
-    const changed = parsePorcelain(
-      await this.run(['status', '--porcelain=v1', '-z', '--untracked-files=no']),
-    );
+    // The same `git status` says where HEAD is.
+    const { head: before, dirty: changed } = await this.porcelain('no');
     if (changed.length > 0) {
       throw new KaizenError(
         'GIT_FAILED',
         `cannot revert ${short}: uncommitted changes in ${listSome(changed)}; kaizen reverts only on a tree without them, and never stashes or discards them`,
       );
     }
-    const before = await this.head();
+    if (before === undefined) throw this.noCommits();
+    const identity = await this.identity();
     try {
-      await this.sg.raw([...(await this.identity()), 'revert', '--no-commit', rev]);
+      await this.raw([...identity, 'revert', '--no-commit', rev]);
     } catch (err) {
       const conflicts = await this.conflicts();
       const aborted = await this.abortRevert();
@@ -259,27 +441,41 @@ class SimpleGitRepo implements GitRepo {
         cause: err,
       });
     }
-    const staged = await this.test(['diff', '--cached', '--quiet']);
-    if (staged.ok) {
-      const aborted = await this.abortRevert();
-      throw new KaizenError(
-        'GIT_FAILED',
-        `git revert of ${short} changes nothing: its change is already undone on this branch; ${aborted}`,
-      );
-    }
+    // git commit refuses a commit that changes nothing (exit 1, "nothing to commit"; only
+    // --allow-empty or a merge in progress would let it through, and neither applies), so whether
+    // the revert staged anything is asked only when the commit fails, saving a git process on the
+    // rollback path. (In that already-undone case the pre-commit hook has run, on nothing staged.)
+    // maintenance.auto=false: like a person's `git revert`, which commits without starting
+    // `git maintenance run --auto`.
     try {
-      await this.sg.raw([...(await this.identity()), 'commit', '--no-edit', `--message=${message}`]);
+      await this.raw([
+        ...identity,
+        '-c',
+        'maintenance.auto=false',
+        'commit',
+        '--no-edit',
+        `--message=${message}`,
+      ]);
     } catch (err) {
+      const nothingStaged = await this.test(['diff', '--cached', '--quiet']).then(
+        (r) => r.ok,
+        () => false,
+      );
       const aborted = await this.abortRevert();
+      if (nothingStaged) {
+        throw new KaizenError(
+          'GIT_FAILED',
+          `git revert of ${short} changes nothing: its change is already undone on this branch; ${aborted}`,
+          { cause: err },
+        );
+      }
       throw new KaizenError(
         'GIT_FAILED',
         `committing the revert of ${short} failed: ${gitMessage(err)}; ${aborted}`,
-        {
-          cause: err,
-        },
+        { cause: err },
       );
     }
-    const after = await this.head();
+    const after = await this.quickHead();
     if (after === before) throw new KaizenError('GIT_FAILED', `git revert of ${short} made no commit`);
     return after;
   }
@@ -288,7 +484,7 @@ class SimpleGitRepo implements GitRepo {
     const ref = `refs/heads/${checkName(branch, 'branch')}`;
     checkName(remote, 'remote');
     try {
-      await this.sg.raw(['push', '--porcelain', remote, `${ref}:${ref}`]);
+      await this.raw(['push', '--porcelain', remote, `${ref}:${ref}`]);
     } catch (err) {
       // --porcelain puts the per-ref verdict ("!  refs/heads/main:… [rejected] (fetch first)") on stdout.
       const verdict =
@@ -369,40 +565,100 @@ class SimpleGitRepo implements GitRepo {
       });
   }
 
-  /** `-c user.name=… -c user.email=…` for whichever of the two git has no value for. */
-  private async identity(): Promise<string[]> {
+  /**
+   * `-c user.name=… -c user.email=…` for whichever of the two git has no value for. Looked up once
+   * per handle (one `git config --get-regexp`): a repository's identity does not change under a
+   * running kaizen.
+   */
+  private identity(): Promise<string[]> {
+    this.identityCache ??= this.lookUpIdentity().catch((err: unknown) => {
+      this.identityCache = undefined;
+      throw err;
+    });
+    return this.identityCache;
+  }
+
+  private async lookUpIdentity(): Promise<string[]> {
+    // -z: `key\nvalue\0` per entry; `key\0` for a key with no value. Exit 1 when none is set.
+    const r = await this.test(['config', '-z', '--get-regexp', '^user\\.(name|email)$']);
+    const values = new Map<string, string>();
+    if (r.ok) {
+      for (const record of r.stdout.split('\0')) {
+        const nl = record.indexOf('\n');
+        const key = (nl < 0 ? record : record.slice(0, nl)).toLowerCase();
+        values.set(key, nl < 0 ? '' : record.slice(nl + 1)); // the last one wins, as with --get
+      }
+    }
     const args: string[] = [];
     for (const [key, fallback] of [
       ['user.name', DEFAULT_IDENTITY.name],
       ['user.email', DEFAULT_IDENTITY.email],
     ] as const) {
-      const r = await this.test(['config', '--get', key]);
-      if (!r.ok || r.stdout.trim() === '') args.push('-c', `${key}=${fallback}`);
+      if ((values.get(key) ?? '').trim() === '') args.push('-c', `${key}=${fallback}`);
     }
     return args;
   }
 
-  private async gitPath(name: string): Promise<string> {
-    const p = (await this.run(['rev-parse', '--git-path', name])).trim();
-    return path.resolve(this.dir, p);
+  /**
+   * The repository's git directory (a linked worktree's own one) and its common directory (where
+   * branches live), looked up once per handle. The in-progress markers are per worktree, so they
+   * all live right in the git directory.
+   */
+  private gitDirs(): Promise<GitDirs> {
+    this.gitDirsCache ??= this.run(['rev-parse', '--absolute-git-dir', '--git-common-dir']).then(
+      (out) => {
+        const [gitDir = '', commonDir = ''] = out.split('\n');
+        if (gitDir === '' || commonDir === '') {
+          throw new KaizenError('GIT_FAILED', `git rev-parse --absolute-git-dir said nothing in ${this.dir}`);
+        }
+        return { gitDir, commonDir: path.resolve(this.dir, commonDir) };
+      },
+      (err: unknown) => {
+        this.gitDirsCache = undefined;
+        throw err;
+      },
+    );
+    return this.gitDirsCache;
+  }
+
+  private async gitDir(): Promise<string> {
+    return (await this.gitDirs()).gitDir;
+  }
+
+  /**
+   * HEAD, read from the files git writes when it can be (HEAD names the branch, the branch's loose
+   * ref file holds the SHA), which saves a git process; git writes both atomically (lock file and
+   * rename) and a loose ref always wins over packed-refs. Anything else (a detached HEAD, a packed
+   * ref, the reftable backend, a file that cannot be read) asks `git rev-parse`, as head() does. A
+   * commit always leaves the branch's ref loose, so right after one this needs no git process.
+   */
+  private async quickHead(): Promise<string> {
+    try {
+      const { gitDir, commonDir } = await this.gitDirs();
+      const ref = /^ref: (refs\/heads\/[^\n]+)\n?$/.exec(fs.readFileSync(path.join(gitDir, 'HEAD'), 'utf8'));
+      if (ref && !ref[1]!.split('/').includes('..')) {
+        const sha = /^([0-9a-f]{40}|[0-9a-f]{64})\n?$/.exec(
+          fs.readFileSync(path.join(commonDir, ...ref[1]!.split('/')), 'utf8'),
+        );
+        if (sha) return sha[1]!;
+      }
+    } catch {
+      // fall through to git
+    }
+    return this.head();
   }
 
   private async operationInProgress(): Promise<string | undefined> {
-    const markers: [string, string][] = [
-      ['REVERT_HEAD', 'revert'],
-      ['CHERRY_PICK_HEAD', 'cherry-pick'],
-      ['MERGE_HEAD', 'merge'],
-      ['rebase-merge', 'rebase'],
-      ['rebase-apply', 'rebase or am'],
-      ['sequencer', 'revert or cherry-pick sequence'],
-    ];
-    for (const [marker, what] of markers) if (fs.existsSync(await this.gitPath(marker))) return what;
+    const gitDir = await this.gitDir();
+    for (const [marker, what] of IN_PROGRESS_MARKERS) {
+      if (fs.existsSync(path.join(gitDir, marker))) return what;
+    }
     return undefined;
   }
 
   private async conflicts(): Promise<string[]> {
     try {
-      const out = await this.sg.raw(['diff', '--name-only', '--diff-filter=U', '-z']);
+      const out = await this.raw(['diff', '--name-only', '--diff-filter=U', '-z']);
       return out.split('\0').filter(Boolean);
     } catch {
       return [];
@@ -411,14 +667,12 @@ class SimpleGitRepo implements GitRepo {
 
   /** Undo a revert this module started (on a tree it checked had no uncommitted changes). */
   private async abortRevert(): Promise<string> {
-    if (
-      !fs.existsSync(await this.gitPath('REVERT_HEAD')) &&
-      !fs.existsSync(await this.gitPath('sequencer'))
-    ) {
+    const gitDir = await this.gitDir();
+    if (!fs.existsSync(path.join(gitDir, 'REVERT_HEAD')) && !fs.existsSync(path.join(gitDir, 'sequencer'))) {
       return 'nothing was changed';
     }
     try {
-      await this.sg.raw(['revert', '--abort']);
+      await this.raw(['revert', '--abort']);
       return 'the revert was aborted and the work tree is as it was';
     } catch (err) {
       return `aborting it failed too (${gitMessage(err)}): the repository needs a person (git status)`;
@@ -442,20 +696,55 @@ export async function verifyPushed(git: GitRepo, remote: string, branch: string,
   );
 }
 
-/** `XY path\0` records; renames and copies carry the old path as a second record. */
-function parsePorcelain(out: string): string[] {
+/**
+ * `git status --porcelain=v2 --branch -z`: `# branch.oid <sha>|(initial)` headers, then one record
+ * per path: `1 XY sub mH mI mW hH hI path`, `2 XY sub mH mI mW hH hI Xscore path\0origPath`
+ * (rename or copy), `u XY sub m1 m2 m3 mW h1 h2 h3 path` (unmerged), `? path`, `! path`.
+ */
+function parsePorcelainV2(out: string): { head: string | undefined; dirty: string[] } {
   const records = out.split('\0');
-  const paths: string[] = [];
+  const dirty: string[] = [];
+  let head: string | undefined;
+  /** The path after the first `fields` space-separated fields (a path may hold spaces). */
+  const after = (record: string, fields: number): string | undefined => {
+    let at = 0;
+    for (let i = 0; i < fields; i++) {
+      at = record.indexOf(' ', at) + 1;
+      if (at === 0) return undefined;
+    }
+    return record.slice(at) || undefined;
+  };
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
-    if (r.length < 4) continue;
-    paths.push(r.slice(3));
-    if (r[0] === 'R' || r[0] === 'C') {
-      const from = records[++i];
-      if (from) paths.push(from);
+    let p: string | undefined;
+    switch (r[0]) {
+      case '#': {
+        const m = /^# branch\.oid ([0-9a-f]{40,64})$/.exec(r);
+        if (m) head = m[1];
+        continue;
+      }
+      case '1':
+        p = after(r, 8);
+        break;
+      case '2': {
+        const to = after(r, 9);
+        const from = records[++i];
+        if (to !== undefined) dirty.push(to);
+        p = from || undefined;
+        break;
+      }
+      case 'u':
+        p = after(r, 10);
+        break;
+      case '?':
+        p = after(r, 1);
+        break;
+      default:
+        continue; // '!' (ignored) is never asked for; '' after the last \0
     }
+    if (p !== undefined) dirty.push(p);
   }
-  return paths;
+  return { head, dirty };
 }
 
 /** A repo-relative path as git expects it: forward slashes, no leading `./`. */
@@ -485,7 +774,7 @@ function checkName(name: string, what: 'remote' | 'branch'): string {
 function gitMessage(err: unknown): string {
   const text =
     err instanceof GitExitError
-      ? err.stderr.trim() || err.stdout.trim()
+      ? err.stderr.trim() || err.stdout.trim() || err.message
       : err instanceof Error
         ? err.message.trim()
         : String(err);

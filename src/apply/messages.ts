@@ -21,5 +21,12 @@ export function commitMessage(iv: Intervention): string {
 }
 
 export function revertMessage(iv: Intervention, commitSha: string, why: string): string {
-  return [`kaizen: revert "${iv.proposal.title}"`, '', why, '', `${TRAILER}: ${iv.id}`, `${REVERT_TRAILER}: ${commitSha}`].join('\n');
+  return [
+    `kaizen: revert "${iv.proposal.title}"`,
+    '',
+    why,
+    '',
+    `${TRAILER}: ${iv.id}`,
+    `${REVERT_TRAILER}: ${commitSha}`,
+  ].join('\n');
 }

@@ -2,7 +2,8 @@ import type { Intervention } from '../store/interventions.js';
 import { applyIntervention, type ApplyDeps, type ApplyResult } from './apply-intervention.js';
 import { REVERTIBLE, revertIntervention } from './revert.js';
 
-export type RecoverResult = ApplyResult | { outcome: 'reverted'; intervention: Intervention; healthyAfter: boolean };
+export type RecoverResult =
+  ApplyResult | { outcome: 'reverted'; intervention: Intervention; healthyAfter: boolean };
 
 /**
  * Finish or undo every intervention a crash left in `applying`, and finish every revert a crash
@@ -14,7 +15,12 @@ export async function recoverInterrupted(deps: ApplyDeps): Promise<RecoverResult
   const results: RecoverResult[] = [];
   for (const iv of stuck) {
     deps.logger.warn({ intervention: iv.id }, 'recovering an apply interrupted by a crash');
-    deps.store.events.append(deps.clock.now(), { kind: 'recovery', target: iv.target, interventionId: iv.id, data: {} });
+    deps.store.events.append(deps.clock.now(), {
+      kind: 'recovery',
+      target: iv.target,
+      interventionId: iv.id,
+      data: {},
+    });
     results.push(await applyIntervention(deps, iv.id));
   }
   for (const id of deps.store.intents.unfinished('revert')) {
@@ -24,8 +30,19 @@ export async function recoverInterrupted(deps: ApplyDeps): Promise<RecoverResult
     const actor = String(intent.data.actor ?? 'kaizen');
     const why = String(intent.data.why ?? 'revert interrupted by a crash');
     deps.logger.warn({ intervention: id }, 'recovering a revert interrupted by a crash');
-    deps.store.events.append(deps.clock.now(), { kind: 'recovery', target: iv.target, interventionId: id, data: { step: 'revert' } });
-    const { intervention, undo } = await revertIntervention(deps, id, actor, why, 'verdict' in intent.data ? { verdict: intent.data.verdict } : {});
+    deps.store.events.append(deps.clock.now(), {
+      kind: 'recovery',
+      target: iv.target,
+      interventionId: id,
+      data: { step: 'revert' },
+    });
+    const { intervention, undo } = await revertIntervention(
+      deps,
+      id,
+      actor,
+      why,
+      intent.data.verdict != null ? { verdict: intent.data.verdict } : {},
+    );
     results.push({ outcome: 'reverted', intervention, healthyAfter: undo.healthyAfter });
   }
   return results;

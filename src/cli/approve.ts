@@ -5,7 +5,11 @@ import { person } from './person.js';
 import { renderSubmit } from './render.js';
 import { withRuntime } from './runtime.js';
 
-export async function run(id: string, opts: { config?: string; by?: string; json?: boolean }, io: Io): Promise<void> {
+export async function run(
+  id: string,
+  opts: { config?: string; by?: string; json?: boolean },
+  io: Io,
+): Promise<void> {
   const who = person(opts.by);
   await withRuntime(opts, async (rt) => {
     await recoverInterrupted(rt);

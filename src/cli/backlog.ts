@@ -5,7 +5,10 @@ import { withRuntime } from './runtime.js';
 export async function run(opts: { config?: string; target?: string; json?: boolean }, io: Io): Promise<void> {
   await withRuntime(opts, async (rt) => {
     const now = rt.clock.now();
-    const items = rt.store.interventions.list({ states: ['backlog'], ...(opts.target ? { target: opts.target } : {}) });
+    const items = rt.store.interventions.list({
+      states: ['backlog'],
+      ...(opts.target ? { target: opts.target } : {}),
+    });
     const rows = items.map((iv) => ({
       id: iv.id,
       target: iv.target,
@@ -20,7 +23,15 @@ export async function run(opts: { config?: string; target?: string; json?: boole
     io.out(
       formatTable(
         ['ID', 'TARGET', 'AREA', 'RISK', 'WAITING', 'TITLE', 'WHY IT WAITS'],
-        rows.map((r) => [r.id, r.target, r.area, r.risk, formatDuration(now - r.waitingSince), r.title, r.why]),
+        rows.map((r) => [
+          r.id,
+          r.target,
+          r.area,
+          r.risk,
+          formatDuration(now - r.waitingSince),
+          r.title,
+          r.why,
+        ]),
       ),
     );
     io.out('\napprove with "kaizen approve ID", reject with "kaizen reject ID --why ..."');

@@ -35,7 +35,8 @@ const GOOD_CHANGE = {
   area: 'cache',
   kind: 'config_set',
   changes: [{ kind: 'config_set', path: 'config.json', key: 'cacheSize', value: 200 }],
-  hypothesis: 'cacheSize is 0, so every request misses and pays latencyMs twice; 200 entries hold the hot keys.',
+  hypothesis:
+    'cacheSize is 0, so every request misses and pays latencyMs twice; 200 entries hold the hot keys.',
   prediction: { signal: 'latency_p50_ms', direction: 'down', magnitude: 0.3 },
   risk: 'low',
   rollback: 'git revert of the commit, then deploy',
@@ -61,12 +62,18 @@ const BAD_CHANGE = {
  */
 export async function run(opts: DemoOptions, io: Io): Promise<void> {
   const ticks = Number(opts.ticks);
-  if (!Number.isInteger(ticks) || ticks < 1 || ticks > 1000) throw new UsageError(`--ticks ${opts.ticks}: expected a whole number from 1 to 1000`);
+  if (!Number.isInteger(ticks) || ticks < 1 || ticks > 1000)
+    throw new UsageError(`--ticks ${opts.ticks}: expected a whole number from 1 to 1000`);
   const intervalMs = parseDuration(opts.interval);
-  if (intervalMs === undefined) throw new UsageError(`--interval ${JSON.stringify(opts.interval)}: expected a duration such as 1s or 500ms`);
+  if (intervalMs === undefined)
+    throw new UsageError(
+      `--interval ${JSON.stringify(opts.interval)}: expected a duration such as 1s or 500ms`,
+    );
   const windowMs = parseDuration(opts.window);
   if (windowMs === undefined || windowMs < 3000 || windowMs > 600_000) {
-    throw new UsageError(`--window ${JSON.stringify(opts.window)}: expected a duration from 3s to 10m, such as 10s`);
+    throw new UsageError(
+      `--window ${JSON.stringify(opts.window)}: expected a duration from 3s to 10m, such as 10s`,
+    );
   }
 
   const dir = path.resolve(opts.dir ?? mkdtempSync(path.join(os.tmpdir(), 'kaizen-demo-')));
@@ -76,12 +83,21 @@ export async function run(opts: DemoOptions, io: Io): Promise<void> {
   const repo = makeScratchTarget(dir, { statsWindowMs: 2000, errorRate: 0 });
   io.out(`kaizen demo: scratch target in ${repo} (a git repo on branch main)`);
   const clock = new SystemClock();
-  const deployed = await runProcess([process.execPath, 'deploy.mjs'], { cwd: repo, env: { ...process.env, PORT: '0' }, timeoutMs: 30_000, clock });
-  if (deployed.exitCode !== 0) throw new KaizenError('DEMO_FAILED', `the demo target did not start: ${deployed.output.trim()}`);
+  const deployed = await runProcess([process.execPath, 'deploy.mjs'], {
+    cwd: repo,
+    env: { ...process.env, PORT: '0' },
+    timeoutMs: 30_000,
+    clock,
+  });
+  if (deployed.exitCode !== 0)
+    throw new KaizenError('DEMO_FAILED', `the demo target did not start: ${deployed.output.trim()}`);
   const port = readFileSync(path.join(repo, 'run', 'port'), 'utf8').trim();
   io.out(`kaizen demo: ${deployed.stdout.trim()}`);
   const configPath = path.join(dir, 'kaizen.yaml');
-  writeFileSync(configPath, demoConfig({ baseUrl: `http://127.0.0.1:${port}`, dataDir: './.kaizen', repo: './target', windowMs }));
+  writeFileSync(
+    configPath,
+    demoConfig({ baseUrl: `http://127.0.0.1:${port}`, dataDir: './.kaizen', repo: './target', windowMs }),
+  );
   io.out(`kaizen demo: wrote ${configPath}\n`);
 
   // The story is printed; the structured log would only repeat it on stderr.
@@ -96,12 +112,19 @@ export async function run(opts: DemoOptions, io: Io): Promise<void> {
     } else {
       await runProcess([process.execPath, 'stop.mjs'], { cwd: repo, timeoutMs: 10_000, clock });
       if (!opts.dir) rmSync(dir, { recursive: true, force: true });
-      io.out('\nkaizen demo: demo target stopped' + (opts.dir ? `; files left in ${dir}` : ', scratch folder removed'));
+      io.out(
+        '\nkaizen demo: demo target stopped' +
+          (opts.dir ? `; files left in ${dir}` : ', scratch folder removed'),
+      );
     }
   }
 }
 
-async function story(rt: Runtime, io: Io, o: { ticks: number; intervalMs: number; windowMs: number }): Promise<void> {
+async function story(
+  rt: Runtime,
+  io: Io,
+  o: { ticks: number; intervalMs: number; windowMs: number },
+): Promise<void> {
   const target = rt.config.targets[0]!;
   const started = rt.clock.now();
   const dense = rt.config.validation.denseIntervalMs;
@@ -114,7 +137,11 @@ async function story(rt: Runtime, io: Io, o: { ticks: number; intervalMs: number
     if (i < o.ticks) await rt.clock.sleep(o.intervalMs);
   }
   io.out('\n== Status (what the proposer will read): last value, age, 24 h trend, alert state');
-  io.out(renderStatus(buildDigest(rt, target, { staleAfterMs: 3 * rt.config.schedule.observeMs + o.intervalMs }).signals));
+  io.out(
+    renderStatus(
+      buildDigest(rt, target, { staleAfterMs: 3 * rt.config.schedule.observeMs + o.intervalMs }).signals,
+    ),
+  );
 
   const watched = ['latency_p50_ms', 'latency_p95_ms', 'error_rate'];
   const sampleDensely = async (ms: number) => {
@@ -125,37 +152,61 @@ async function story(rt: Runtime, io: Io, o: { ticks: number; intervalMs: number
     }
   };
 
-  io.out(`\n== Baseline: sampling latency every ${dense} ms for ${o.windowMs / 1000} s, so the rank test has enough points`);
+  io.out(
+    `\n== Baseline: sampling latency every ${dense} ms for ${o.windowMs / 1000} s, so the rank test has enough points`,
+  );
   await sampleDensely(o.windowMs);
 
   io.out('\n== A good change, through the guard gate, applied as a git commit, deployed and probed');
-  const good = await submitProposal(rt, { target: target.name, proposal: GOOD_CHANGE, origin: 'demo', actor: 'kaizen' });
+  const good = await submitProposal(rt, {
+    target: target.name,
+    proposal: GOOD_CHANGE,
+    origin: 'demo',
+    actor: 'kaizen',
+  });
   io.out(renderSubmit(good));
 
   if (good.intervention.state === 'applied') {
-    io.out(`\n== Validate: sampling the predicted signal through the ${o.windowMs / 1000} s window, then Mann–Whitney U`);
+    io.out(
+      `\n== Validate: sampling the predicted signal through the ${o.windowMs / 1000} s window, then Mann–Whitney U`,
+    );
     await sampleDensely(o.windowMs + dense);
     const { verdict, intervention } = await validateIntervention(rt, good.intervention.id);
     io.out(`${intervention.id} ${verdict.outcome}: ${verdict.reason}`);
   }
 
-  io.out('\n== A change that breaks the target: the deploy fails, kaizen reverts the commit, redeploys and probes again');
-  const bad = await submitProposal(rt, { target: target.name, proposal: BAD_CHANGE, origin: 'demo', actor: 'kaizen' });
+  io.out(
+    '\n== A change that breaks the target: the deploy fails, kaizen reverts the commit, redeploys and probes again',
+  );
+  const bad = await submitProposal(rt, {
+    target: target.name,
+    proposal: BAD_CHANGE,
+    origin: 'demo',
+    actor: 'kaizen',
+  });
   io.out(renderSubmit(bad));
 
   io.out('\n== Timeline');
   const events = rt.store.events.list({ since: started, limit: 1000 }).reverse();
   const history = [good.intervention.id, bad.intervention.id].flatMap((id) =>
-    rt.store.interventions.history(id).map((h) => ({ t: h.at, line: `${id} ${h.from ?? '-'} → ${h.to} (${h.actor}): ${h.reason}` })),
+    rt.store.interventions
+      .history(id)
+      .map((h) => ({ t: h.at, line: `${id} ${h.from ?? '-'} → ${h.to} (${h.actor}): ${h.reason}` })),
   );
   const lines = [
     ...history,
-    ...events.filter((e) => !e.kind.startsWith('verdict_')).map((e) => ({ t: e.t, line: `${e.interventionId ?? ''} event ${e.kind}` })),
+    ...events
+      .filter((e) => !e.kind.startsWith('verdict_'))
+      .map((e) => ({ t: e.t, line: `${e.interventionId ?? ''} event ${e.kind}` })),
   ].sort((a, b) => a.t - b.t);
   for (const l of lines) io.out(`  +${((l.t - started) / 1000).toFixed(1).padStart(5)} s  ${l.line}`);
 
   io.out('\n== Git log of the target');
-  const log = await runProcess(['git', 'log', '--format=  %h %s'], { cwd: target.repoPath, timeoutMs: 10_000, clock: rt.clock });
+  const log = await runProcess(['git', 'log', '--format=  %h %s'], {
+    cwd: target.repoPath,
+    timeoutMs: 10_000,
+    clock: rt.clock,
+  });
   io.out(log.stdout.trimEnd());
 
   const doctor = await runDoctor(rt);

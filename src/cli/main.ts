@@ -83,7 +83,8 @@ function buildProgram(io: Io): Command {
     .addOption(jsonOption())
     .action(async (name, opts) => (await import('./signals.js')).run(name, opts, io));
 
-  const byOption = () => new Option('--by <name>', 'the person acting (default: $KAIZEN_USER or your login name)');
+  const byOption = () =>
+    new Option('--by <name>', 'the person acting (default: $KAIZEN_USER or your login name)');
 
   program
     .command('propose')
@@ -142,7 +143,9 @@ function buildProgram(io: Io): Command {
 
   program
     .command('show')
-    .description('show one intervention’s whole decision chain: trigger, hypothesis, guard, SHAs, deploy, health, verdict')
+    .description(
+      'show one intervention’s whole decision chain: trigger, hypothesis, guard, SHAs, deploy, health, verdict',
+    )
     .argument('<id>', 'intervention id')
     .addOption(configOption())
     .addOption(jsonOption())

@@ -5,7 +5,9 @@ import { UsageError } from '../errors.js';
 export function person(by: string | undefined): string {
   const name = by ?? process.env.KAIZEN_USER ?? safeUser();
   if (!name || name === 'kaizen' || name.length > 100) {
-    throw new UsageError(`--by ${JSON.stringify(name)}: name the person acting (not "kaizen", at most 100 characters)`);
+    throw new UsageError(
+      `--by ${JSON.stringify(name)}: name the person acting (not "kaizen", at most 100 characters)`,
+    );
   }
   return name;
 }

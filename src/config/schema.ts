@@ -253,8 +253,14 @@ export const DeployConfig = z
 export const Runbook = z
   .strictObject({
     description: z.string().optional().describe('what the action does'),
-    command: z.array(z.string()).min(1).describe('argv of the action, run in the target repo without a shell'),
-    inverse: z.array(z.string()).min(1).describe('argv that undoes it (required: no action without a way back)'),
+    command: z
+      .array(z.string())
+      .min(1)
+      .describe('argv of the action, run in the target repo without a shell'),
+    inverse: z
+      .array(z.string())
+      .min(1)
+      .describe('argv that undoes it (required: no action without a way back)'),
     timeout: dur('2m', 'the action (or its inverse) fails after'),
   })
   .transform(({ timeout, ...rest }) => ({ ...rest, timeoutMs: timeout }));
@@ -274,7 +280,9 @@ const TargetFields = {
   guardPolicy: z
     .string()
     .optional()
-    .describe('policy file for this target only, overriding guard.policy and the shipped default, relative to this file'),
+    .describe(
+      'policy file for this target only, overriding guard.policy and the shipped default, relative to this file',
+    ),
   runbooks: z
     .record(Name, Runbook)
     .prefault({})
@@ -386,7 +394,9 @@ export const ValidationConfig = z
       .min(0)
       .max(1)
       .default(0.25)
-      .describe('fraction of the predicted magnitude a significant effect must reach to count as validated (default 0.25)'),
+      .describe(
+        'fraction of the predicted magnitude a significant effect must reach to count as validated (default 0.25)',
+      ),
   })
   .transform(({ window, denseInterval, ...rest }) => ({
     ...rest,

@@ -2,7 +2,12 @@
  * The kaizen.yaml the demo writes for its scratch target: one signal of every source kind, so the
  * demo shows each of them working against a real process.
  */
-export function demoConfig(opts: { baseUrl: string; dataDir: string; repo: string; windowMs: number }): string {
+export function demoConfig(opts: {
+  baseUrl: string;
+  dataDir: string;
+  repo: string;
+  windowMs: number;
+}): string {
   const u = opts.baseUrl;
   return `# Written by "kaizen demo" for a scratch copy of examples/demo-target.
 dataDir: ${opts.dataDir}

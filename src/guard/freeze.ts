@@ -14,12 +14,19 @@ export interface Freeze {
  * An area is frozen for `freeze.for` after `freeze.after` consecutive rollbacks (rolled_back or
  * reverted) among its finished interventions.
  */
-export function areaFreeze(store: Store, target: string, area: string, policy: GuardPolicy, now: number): Freeze | undefined {
+export function areaFreeze(
+  store: Store,
+  target: string,
+  area: string,
+  policy: GuardPolicy,
+  now: number,
+): Freeze | undefined {
   const recent = store.interventions
     .list({ target, area, states: OUTCOME_STATES, limit: 200 })
     .sort((a, b) => b.updatedAt - a.updatedAt)
     .slice(0, policy.freeze.after);
-  if (recent.length < policy.freeze.after || !recent.every((i) => ROLLBACK_STATES.includes(i.state))) return undefined;
+  if (recent.length < policy.freeze.after || !recent.every((i) => ROLLBACK_STATES.includes(i.state)))
+    return undefined;
   const since = recent[0]!.updatedAt;
   const until = since + policy.freeze.forMs;
   return until > now ? { area, interventions: recent.map((i) => i.id), since, until } : undefined;

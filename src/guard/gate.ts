@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { KaizenConfig, TargetConfig } from '../config/schema.js';
@@ -24,7 +25,29 @@ export function protectedPaths(config: KaizenConfig, target: TargetConfig): Prot
   for (const file of [config.guard.policy, target.guardPolicy]) {
     if (file) list.push({ path: file, why: 'a kaizen guard policy' });
   }
+  const hooks = configuredHooksPath(target.repoPath);
+  if (hooks)
+    list.push({
+      path: hooks,
+      why: "in the repository's git hooks folder (core.hooksPath): code there runs on every commit",
+    });
   return list;
+}
+
+/** The repository's core.hooksPath, resolved, if it sets one. */
+function configuredHooksPath(repo: string): string | undefined {
+  try {
+    const out = execFileSync('git', ['config', '--get', 'core.hooksPath'], {
+      cwd: repo,
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 10_000,
+    })
+      .toString()
+      .trim();
+    return out ? path.resolve(repo, out) : undefined;
+  } catch {
+    return undefined; // not set (git exits 1)
+  }
 }
 
 export interface GuardInput {
@@ -64,7 +87,8 @@ export function runGuard(deps: { store: Store; now: number }, input: GuardInput)
     }
   }
   const deferred = checks.filter((c) => c.decision === 'defer').map((c) => `${c.check}: ${c.reason}`);
-  if (input.config.guard.shadow) deferred.push('shadow: shadow mode is on (guard.shadow: true): kaizen proposes but does not apply');
+  if (input.config.guard.shadow)
+    deferred.push('shadow: shadow mode is on (guard.shadow: true): kaizen proposes but does not apply');
   if (deferred.length > 0) return { decision: 'defer', reasons: deferred, risk, checks };
   return { decision: 'pass', risk, checks };
 }

@@ -26,6 +26,7 @@ export const GuardPolicy = z
       migrationPaths: Globs,
       maxLowLines: z.number().int().min(0),
       maxLowFiles: z.number().int().min(1),
+      maxLowBytes: z.number().int().min(0),
       mediumKinds: z.array(ChangeKind),
     }),
     approvalFrom: Risk,
@@ -41,18 +42,28 @@ export type GuardPolicy = z.infer<typeof GuardPolicy>;
  * The policy for one target: the shipped default, overridden key by key by the config's
  * guard.policy file and then by the target's guardPolicy file.
  */
-export function loadPolicy(config: Pick<KaizenConfig, 'guard'>, target: Pick<TargetConfig, 'guardPolicy'>): GuardPolicy {
-  const files = [DEFAULT_POLICY_FILE, config.guard.policy, target.guardPolicy].filter((f): f is string => f !== undefined);
+export function loadPolicy(
+  config: Pick<KaizenConfig, 'guard'>,
+  target: Pick<TargetConfig, 'guardPolicy'>,
+): GuardPolicy {
+  const files = [DEFAULT_POLICY_FILE, config.guard.policy, target.guardPolicy].filter(
+    (f): f is string => f !== undefined,
+  );
   let merged: Record<string, unknown> = {};
   // Which file last set each key (`risk`, `risk.maxLowLines`), so an error names the file to fix.
   const origin = new Map<string, string>();
   for (const file of files) {
     if (!existsSync(file)) {
-      throw new ConfigError('CONFIG_NOT_FOUND', `guard policy file ${file} does not exist; fix guard.policy (or guardPolicy) in the config`);
+      throw new ConfigError(
+        'CONFIG_NOT_FOUND',
+        `guard policy file ${file} does not exist; fix guard.policy (or guardPolicy) in the config`,
+      );
     }
     const doc: unknown = parse(readFileSync(file, 'utf8')) ?? {};
     if (typeof doc !== 'object' || Array.isArray(doc)) {
-      throw ConfigError.fromIssues([{ file, line: 1, path: '', message: 'expected a mapping of policy settings' }]);
+      throw ConfigError.fromIssues([
+        { file, line: 1, path: '', message: 'expected a mapping of policy settings' },
+      ]);
     }
     merged = mergePolicy(merged, doc as Record<string, unknown>);
     for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {

@@ -1,4 +1,4 @@
-import path from 'node:path';
+import { repoRelative } from '../util/paths.js';
 import picomatch from 'picomatch';
 import { RISKS, type Proposal, type Risk } from '../propose/proposal.js';
 import type { GuardPolicy } from './policy.js';
@@ -10,6 +10,8 @@ const max = (a: Risk, b: Risk): Risk => (RISKS.indexOf(a) >= RISKS.indexOf(b) ? 
  * The risk floor of a change, from what it touches and how much — never from what the proposal
  * says about itself, so text an attacker planted in a log cannot talk a change down to "low".
  */
+export { repoRelative };
+
 export function assessRisk(proposal: Proposal, policy: GuardPolicy): RiskAssessment {
   const { risk } = policy;
   const reasons: string[] = [];
@@ -21,13 +23,25 @@ export function assessRisk(proposal: Proposal, policy: GuardPolicy): RiskAssessm
 
   if (risk.mediumKinds.includes(proposal.kind)) raise('medium', `kind ${proposal.kind}`);
 
-  const paths = [...new Set(proposal.changes.flatMap((c) => (c.kind === 'runbook' ? [] : [repoRelative(c.path)])))];
+  // Without a trailing slash: the path check reads "Dockerfile/" as Dockerfile, and so must the floor
+  // ("**/Dockerfile" does not match "Dockerfile/").
+  const paths = [
+    ...new Set(
+      proposal.changes.flatMap((c) =>
+        c.kind === 'runbook' ? [] : [repoRelative(c.path).replace(/\/+$/, '')],
+      ),
+    ),
+  ];
   const high = picomatch(risk.highPaths, { dot: true, nocase: true });
   const sensitive = paths.filter((p) => high(p));
   if (sensitive.length) raise('high', `touches ${sensitive.join(', ')} (schema, migration, deploy or CI)`);
   if (paths.length > risk.maxLowFiles) raise('medium', `${paths.length} files`);
 
   const lines = proposal.changes.reduce((n, c) => n + changedLines(c), 0);
+  const bytes = proposal.changes.reduce((n, c) => n + changedBytes(c), 0);
+  if (bytes > 16 * risk.maxLowBytes) raise('high', `${bytes} bytes of new text`);
+  else if (bytes > risk.maxLowBytes) raise('medium', `${bytes} bytes of new text`);
+
   if (lines > 5 * risk.maxLowLines) raise('high', `${lines} changed lines`);
   else if (lines > risk.maxLowLines) raise('medium', `${lines} changed lines`);
 
@@ -53,6 +67,17 @@ function changedLines(c: Proposal['changes'][number]): number {
  * `db/migrations/1.sql`), the same normalisation the path check applies, so a change cannot dodge
  * a pattern by spelling its path differently.
  */
-export function repoRelative(p: string): string {
-  return path.posix.normalize(p.replace(/\\/g, '/'));
+
+function changedBytes(c: Proposal['changes'][number]): number {
+  const size = (s: string) => Buffer.byteLength(s, 'utf8');
+  switch (c.kind) {
+    case 'edit':
+      return size(c.replace);
+    case 'write':
+      return size(c.content);
+    case 'config_set':
+      return size(JSON.stringify(c.value) ?? '');
+    case 'runbook':
+      return 0;
+  }
 }

@@ -12,13 +12,23 @@ export interface DoctorProblem {
 }
 
 /** States in which a commit-based intervention has gone live (and so must have its commit). */
-const COMMITTED: readonly State[] = ['applied', 'validated', 'no_effect', 'inconclusive', 'reverted', 'rolled_back'];
+const COMMITTED: readonly State[] = [
+  'applied',
+  'validated',
+  'no_effect',
+  'inconclusive',
+  'reverted',
+  'rolled_back',
+];
 
 /**
  * Invariant checks over the store and the target repos. An empty list means every promise kaizen
  * makes about its own record holds.
  */
-export async function runDoctor(deps: { store: Store; config: KaizenConfig }): Promise<{ checked: number; problems: DoctorProblem[] }> {
+export async function runDoctor(deps: {
+  store: Store;
+  config: KaizenConfig;
+}): Promise<{ checked: number; problems: DoctorProblem[] }> {
   const { store, config } = deps;
   const problems: DoctorProblem[] = [];
   const all = store.interventions.list({ limit: 1_000_000 });
@@ -48,9 +58,14 @@ export async function runDoctor(deps: { store: Store; config: KaizenConfig }): P
 
     // No two active interventions in one area.
     const active = new Map<string, string[]>();
-    for (const iv of mine.filter((i) => ACTIVE_STATES.includes(i.state))) active.set(iv.area, [...(active.get(iv.area) ?? []), iv.id]);
+    for (const iv of mine.filter((i) => ACTIVE_STATES.includes(i.state)))
+      active.set(iv.area, [...(active.get(iv.area) ?? []), iv.id]);
     for (const [area, ids] of active) {
-      if (ids.length > 1) problems.push({ check: 'one-per-area', problem: `area ${area} of ${target.name} has ${ids.length} active interventions: ${ids.join(', ')}` });
+      if (ids.length > 1)
+        problems.push({
+          check: 'one-per-area',
+          problem: `area ${area} of ${target.name} has ${ids.length} active interventions: ${ids.join(', ')}`,
+        });
     }
 
     // Every committed intervention has its SHA, and the commit exists; every rollback its revert.
@@ -58,14 +73,31 @@ export async function runDoctor(deps: { store: Store; config: KaizenConfig }): P
     for (const iv of mine) {
       if (iv.kind === 'runbook' || !COMMITTED.includes(iv.state)) continue;
       if (!iv.commitSha) {
-        problems.push({ check: 'commit-sha', intervention: iv.id, problem: `${iv.id} is ${iv.state} but has no commit SHA` });
+        problems.push({
+          check: 'commit-sha',
+          intervention: iv.id,
+          problem: `${iv.id} is ${iv.state} but has no commit SHA`,
+        });
       } else if (!(await git.commitExists(iv.commitSha))) {
-        problems.push({ check: 'commit-exists', intervention: iv.id, problem: `${iv.id}: commit ${iv.commitSha} is not in ${target.repoPath}` });
+        problems.push({
+          check: 'commit-exists',
+          intervention: iv.id,
+          problem: `${iv.id}: commit ${iv.commitSha} is not in ${target.repoPath}`,
+        });
       }
       if (ROLLBACK_STATES.includes(iv.state)) {
-        if (!iv.revertSha) problems.push({ check: 'revert-sha', intervention: iv.id, problem: `${iv.id} is ${iv.state} but has no revert SHA` });
+        if (!iv.revertSha)
+          problems.push({
+            check: 'revert-sha',
+            intervention: iv.id,
+            problem: `${iv.id} is ${iv.state} but has no revert SHA`,
+          });
         else if (!(await git.commitExists(iv.revertSha))) {
-          problems.push({ check: 'revert-exists', intervention: iv.id, problem: `${iv.id}: revert commit ${iv.revertSha} is not in ${target.repoPath}` });
+          problems.push({
+            check: 'revert-exists',
+            intervention: iv.id,
+            problem: `${iv.id}: revert commit ${iv.revertSha} is not in ${target.repoPath}`,
+          });
         }
       }
     }
@@ -76,13 +108,28 @@ export async function runDoctor(deps: { store: Store; config: KaizenConfig }): P
     const history = store.interventions.history(iv.id);
     let prev: State | null = null;
     history.forEach((h, i) => {
-      const legal = i === 0 ? h.from === null && h.to === 'proposed' : h.from === prev && canTransition(h.from!, h.to);
-      if (!legal) problems.push({ check: 'history', intervention: iv.id, problem: `${iv.id}: transition ${i + 1} (${h.from ?? '-'} → ${h.to}) does not follow from ${prev ?? 'nothing'}` });
+      const legal =
+        i === 0 ? h.from === null && h.to === 'proposed' : h.from === prev && canTransition(h.from!, h.to);
+      if (!legal)
+        problems.push({
+          check: 'history',
+          intervention: iv.id,
+          problem: `${iv.id}: transition ${i + 1} (${h.from ?? '-'} → ${h.to}) does not follow from ${prev ?? 'nothing'}`,
+        });
       prev = h.to;
     });
-    if (prev !== iv.state) problems.push({ check: 'history', intervention: iv.id, problem: `${iv.id}: history ends at ${prev ?? 'nothing'} but the state is ${iv.state}` });
+    if (prev !== iv.state)
+      problems.push({
+        check: 'history',
+        intervention: iv.id,
+        problem: `${iv.id}: history ends at ${prev ?? 'nothing'} but the state is ${iv.state}`,
+      });
     if (iv.state === 'applying') {
-      problems.push({ check: 'stuck', intervention: iv.id, problem: `${iv.id} is still applying: run "kaizen recover" (or any apply command) to finish or undo it` });
+      problems.push({
+        check: 'stuck',
+        intervention: iv.id,
+        problem: `${iv.id} is still applying: run "kaizen recover" (or any apply command) to finish or undo it`,
+      });
     }
   }
   return { checked: all.length, problems };

@@ -89,14 +89,21 @@ describe('the intervention state machine', () => {
   it('every state is reachable from proposed', () => {
     const seen = new Set<State>(['proposed']);
     const queue: State[] = ['proposed'];
-    while (queue.length) for (const n of nextStates(queue.shift()!)) if (!seen.has(n) && seen.add(n)) queue.push(n);
+    while (queue.length)
+      for (const n of nextStates(queue.shift()!)) if (!seen.has(n) && seen.add(n)) queue.push(n);
     expect([...seen].sort()).toEqual([...STATES].sort());
   });
 
   it('groups the states the checks count', () => {
     expect([...ACTIVE_STATES].sort()).toEqual(['applied', 'applying']);
     expect([...ROLLBACK_STATES].sort()).toEqual(['reverted', 'rolled_back']);
-    expect([...OUTCOME_STATES].sort()).toEqual(['inconclusive', 'no_effect', 'reverted', 'rolled_back', 'validated']);
+    expect([...OUTCOME_STATES].sort()).toEqual([
+      'inconclusive',
+      'no_effect',
+      'reverted',
+      'rolled_back',
+      'validated',
+    ]);
     // Slots are held only while the change can still move; rollbacks are outcomes.
     for (const s of ACTIVE_STATES) expect(nextStates(s).length).toBeGreaterThan(0);
     for (const s of ROLLBACK_STATES) expect(OUTCOME_STATES).toContain(s);

@@ -40,7 +40,13 @@ export const ACTIVE_STATES: readonly State[] = ['applying', 'applied'];
 /** States that undid a change; three in a row freeze the area. */
 export const ROLLBACK_STATES: readonly State[] = ['rolled_back', 'reverted'];
 /** States in which the change is finished and judged. */
-export const OUTCOME_STATES: readonly State[] = ['rolled_back', 'reverted', 'validated', 'no_effect', 'inconclusive'];
+export const OUTCOME_STATES: readonly State[] = [
+  'rolled_back',
+  'reverted',
+  'validated',
+  'no_effect',
+  'inconclusive',
+];
 
 export class IllegalTransitionError extends KaizenError {
   /** `expected`: the state the caller read before; when it differs, the intervention changed meanwhile. */

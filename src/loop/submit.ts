@@ -26,7 +26,10 @@ export function parseProposal(input: unknown, signals?: readonly string[]): Prop
     throw new ProposalInvalidError(
       result.error.issues.map((i) => {
         const where = formatPath(i.path);
-        const message = i.code === 'unrecognized_keys' ? `unknown field(s) ${i.keys.map((k) => `"${k}"`).join(', ')}` : i.message;
+        const message =
+          i.code === 'unrecognized_keys'
+            ? `unknown field(s) ${i.keys.map((k) => `"${k}"`).join(', ')}`
+            : i.message;
         return where ? `${where}: ${message}` : message;
       }),
     );
@@ -57,7 +60,11 @@ export interface SubmitResult {
  * A proposal through the gate: validated, recorded, guarded; a pass is applied at once (the
  * caller may pass `apply: false` to leave it in `applying` for a job to pick up).
  */
-export async function submitProposal(deps: ApplyDeps, input: SubmitInput, options: { apply?: boolean } = {}): Promise<SubmitResult> {
+export async function submitProposal(
+  deps: ApplyDeps,
+  input: SubmitInput,
+  options: { apply?: boolean } = {},
+): Promise<SubmitResult> {
   const { store, clock, config } = deps;
   const target = selectTargets(config, input.target)[0]!;
   const proposal = parseProposal(
@@ -67,10 +74,21 @@ export async function submitProposal(deps: ApplyDeps, input: SubmitInput, option
   store.catalog.sync(target, clock.now());
   const baseSha = await createGit(target.repoPath).head();
   const created = store.interventions.create(
-    { target: target.name, proposal, fingerprint: fingerprint(proposal), origin: input.origin, baseSha, actor: input.actor, reason: `proposed by ${input.origin}` },
+    {
+      target: target.name,
+      proposal,
+      fingerprint: fingerprint(proposal),
+      origin: input.origin,
+      baseSha,
+      actor: input.actor,
+      reason: `proposed by ${input.origin}`,
+    },
     clock.now(),
   );
-  const guard = runGuard({ store, now: clock.now() }, { proposal, target, config, policy: loadPolicy(config, target), interventionId: created.id });
+  const guard = runGuard(
+    { store, now: clock.now() },
+    { proposal, target, config, policy: loadPolicy(config, target), interventionId: created.id },
+  );
   const intervention = recordGuard(deps, created, guard, 'kaizen');
   if (guard.decision !== 'pass' || options.apply === false) return { intervention, guard };
   const apply = await applyIntervention(deps, created.id);
@@ -82,15 +100,31 @@ function recordGuard(deps: ApplyDeps, iv: Intervention, guard: GuardOutcome, act
   const now = clock.now();
   const patch = { guard, risk: guard.risk.effective };
   if (guard.decision === 'reject') {
-    store.events.append(now, { kind: 'proposal_rejected', target: iv.target, interventionId: iv.id, data: { reasons: guard.reasons } });
+    store.events.append(now, {
+      kind: 'proposal_rejected',
+      target: iv.target,
+      interventionId: iv.id,
+      data: { reasons: guard.reasons },
+    });
     return store.interventions.transition(iv.id, 'rejected', now, actor, guard.reasons.join('; '), patch);
   }
   if (guard.decision === 'defer') {
     const waitingReason = guard.reasons.join('; ');
-    store.events.append(now, { kind: 'proposal_deferred', target: iv.target, interventionId: iv.id, data: { reasons: guard.reasons } });
-    return store.interventions.transition(iv.id, 'backlog', now, actor, waitingReason, { ...patch, waitingReason });
+    store.events.append(now, {
+      kind: 'proposal_deferred',
+      target: iv.target,
+      interventionId: iv.id,
+      data: { reasons: guard.reasons },
+    });
+    return store.interventions.transition(iv.id, 'backlog', now, actor, waitingReason, {
+      ...patch,
+      waitingReason,
+    });
   }
-  return store.interventions.transition(iv.id, 'applying', now, actor, 'every guard check passed', { ...patch, waitingReason: null });
+  return store.interventions.transition(iv.id, 'applying', now, actor, 'every guard check passed', {
+    ...patch,
+    waitingReason: null,
+  });
 }
 
 export const PersonName = z.string().min(1).max(100);
@@ -103,7 +137,10 @@ export async function approve(deps: ApplyDeps, id: string, person: string): Prom
   const { store, clock, config } = deps;
   const iv = store.interventions.get(id);
   if (iv.state !== 'backlog') {
-    throw new KaizenError('ILLEGAL_TRANSITION', `intervention ${id} is ${iv.state}; only backlog items can be approved`);
+    throw new KaizenError(
+      'ILLEGAL_TRANSITION',
+      `intervention ${id} is ${iv.state}; only backlog items can be approved`,
+    );
   }
   const target = selectTargets(config, iv.target)[0]!;
   const head = await createGit(target.repoPath).head();
@@ -111,9 +148,21 @@ export async function approve(deps: ApplyDeps, id: string, person: string): Prom
   if (head !== iv.baseSha) store.interventions.patch(id, { baseSha: head }, clock.now());
   const guard = runGuard(
     { store, now: clock.now() },
-    { proposal: iv.proposal, target, config, policy: loadPolicy(config, target), interventionId: id, approvedBy: person },
+    {
+      proposal: iv.proposal,
+      target,
+      config,
+      policy: loadPolicy(config, target),
+      interventionId: id,
+      approvedBy: person,
+    },
   );
-  store.events.append(clock.now(), { kind: 'approved', target: iv.target, interventionId: id, data: { by: person } });
+  store.events.append(clock.now(), {
+    kind: 'approved',
+    target: iv.target,
+    interventionId: id,
+    data: { by: person },
+  });
   const intervention = recordGuard(deps, store.interventions.get(id), guard, person);
   if (guard.decision !== 'pass') return { intervention, guard };
   const apply = await applyIntervention(deps, id);
@@ -124,8 +173,16 @@ export function reject(deps: ApplyDeps, id: string, person: string, why: string)
   const { store, clock } = deps;
   const iv = store.interventions.get(id);
   if (iv.state !== 'backlog' && iv.state !== 'proposed') {
-    throw new KaizenError('ILLEGAL_TRANSITION', `intervention ${id} is ${iv.state}; only backlog items can be rejected`);
+    throw new KaizenError(
+      'ILLEGAL_TRANSITION',
+      `intervention ${id} is ${iv.state}; only backlog items can be rejected`,
+    );
   }
-  store.events.append(clock.now(), { kind: 'rejected_by_person', target: iv.target, interventionId: id, data: { by: person, why } });
+  store.events.append(clock.now(), {
+    kind: 'rejected_by_person',
+    target: iv.target,
+    interventionId: id,
+    data: { by: person, why },
+  });
   return store.interventions.transition(id, 'rejected', clock.now(), person, why, { waitingReason: null });
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { Duration } from '../util/duration.js';
+import { repoRelative } from '../util/paths.js';
 
 /*
  * A proposal: one concrete change with its hypothesis and a numeric prediction. Every provider
@@ -10,6 +11,8 @@ import { Duration } from '../util/duration.js';
 
 export const MAX_CONTENT_BYTES = 256 * 1024;
 const MAX_TEXT = 64 * 1024;
+/** How deep a config_set value may nest (a config file rarely goes past ten). */
+const MAX_VALUE_DEPTH = 64;
 
 const AreaName = z
   .string()
@@ -72,10 +75,28 @@ export const ConfigSetChange = z.strictObject({
       'expected a dotted key path such as "worker.interval_ms"',
     ),
   // Bounded like a write's content: a value is one "line" to the risk floor, whatever its size.
+  // Depth first, without recursion: z.json() recurses per level and overflows the stack on a value
+  // nested a few thousand deep (a RangeError instead of PROPOSAL_INVALID).
   value: z
-    .json()
-    .refine((v) => Buffer.byteLength(JSON.stringify(v), 'utf8') <= MAX_CONTENT_BYTES, `larger than ${MAX_CONTENT_BYTES} bytes as JSON`),
+    .unknown()
+    .refine((v) => depthAtMost(v, MAX_VALUE_DEPTH), `nested more than ${MAX_VALUE_DEPTH} levels deep`)
+    .pipe(z.json())
+    .refine(
+      (v) => Buffer.byteLength(JSON.stringify(v), 'utf8') <= MAX_CONTENT_BYTES,
+      `larger than ${MAX_CONTENT_BYTES} bytes as JSON`,
+    ),
 });
+
+function depthAtMost(value: unknown, max: number): boolean {
+  const todo: [unknown, number][] = [[value, 0]];
+  for (let item = todo.pop(); item; item = todo.pop()) {
+    const [v, depth] = item;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= max) return false;
+    for (const child of Object.values(v)) todo.push([child, depth + 1]);
+  }
+  return true;
+}
 
 export const RunbookChange = z.strictObject({
   kind: z.literal('runbook'),
@@ -160,15 +181,19 @@ export type ProposalInput = z.input<typeof Proposal>;
 
 /**
  * What the change does, independent of wording: the same edit proposed twice (with another
- * title or hypothesis) has the same fingerprint, which dedup and the "no repeat of a failed fix"
+ * title, hypothesis or area) has the same fingerprint, which dedup and the "no repeat of a failed fix"
  * rule compare.
  */
-export function fingerprint(p: Pick<Proposal, 'area' | 'kind' | 'changes'>): string {
+export function fingerprint(p: Pick<Proposal, 'kind' | 'changes'>): string {
   const canonical = p.changes
-    .map((c) => canonicalJson(c))
+    .map((c) =>
+      canonicalJson(c.kind === 'runbook' ? c : { ...c, path: repoRelative(c.path).replace(/\/+$/, '') }),
+    )
     .sort()
     .join('\n');
-  return createHash('sha256').update(`${p.area}\n${p.kind}\n${canonical}`).digest('hex').slice(0, 16);
+  // The area is left out on purpose: it is the proposer's own label, and the same change under
+  // another area name is still the same change.
+  return createHash('sha256').update(`${p.kind}\n${canonical}`).digest('hex').slice(0, 16);
 }
 
 /** JSON with object keys sorted at every depth, so equal values give equal text. */

@@ -15,7 +15,15 @@ function setup(): { store: Store; dataDir: string } {
   const p = Proposal.parse(proposal());
   for (let i = 0; i < 2; i++) {
     store.interventions.create(
-      { target: 'app', proposal: p, fingerprint: fingerprint(p), origin: 'rules', baseSha: null, actor: 'kaizen', reason: 'test' },
+      {
+        target: 'app',
+        proposal: p,
+        fingerprint: fingerprint(p),
+        origin: 'rules',
+        baseSha: null,
+        actor: 'kaizen',
+        reason: 'test',
+      },
       T0,
     );
   }
@@ -47,12 +55,21 @@ describe('IntentStore', () => {
     const { store } = setup();
     store.intents.begin('K0001', 'deploy', T0);
     store.intents.finish('K0001', 'deploy', T0 + 5);
-    expect(store.intents.get('K0001', 'deploy')).toEqual({ step: 'deploy', startedAt: T0, finishedAt: T0 + 5, data: {} });
+    expect(store.intents.get('K0001', 'deploy')).toEqual({
+      step: 'deploy',
+      startedAt: T0,
+      finishedAt: T0 + 5,
+      data: {},
+    });
   });
 
   it('begin of a step already there merges the data, takes the new start and reopens it', () => {
     const { store } = setup();
-    store.intents.begin('K0001', 'deploy', T0, { attempt: 1, command: ['node', 'deploy.js'], env: { A: '1', B: '2' } });
+    store.intents.begin('K0001', 'deploy', T0, {
+      attempt: 1,
+      command: ['node', 'deploy.js'],
+      env: { A: '1', B: '2' },
+    });
     store.intents.finish('K0001', 'deploy', T0 + 10, { exitCode: 1 });
 
     store.intents.begin('K0001', 'deploy', T0 + 20, { attempt: 2, env: { B: '3' }, exitCode: null });
@@ -75,7 +92,9 @@ describe('IntentStore', () => {
     store.intents.begin('K0001', 'deploy', T0 + 2); // same start as commit: written later, listed later
 
     expect(store.intents.list('K0001').map((i) => i.step)).toEqual(['write', 'commit', 'deploy']);
-    expect(store.intents.list('K0002')).toEqual([{ step: 'write', startedAt: T0 + 3, finishedAt: null, data: { other: true } }]);
+    expect(store.intents.list('K0002')).toEqual([
+      { step: 'write', startedAt: T0 + 3, finishedAt: null, data: { other: true } },
+    ]);
 
     // Beginning a step again moves it to its new start.
     store.intents.begin('K0001', 'write', T0 + 9);

@@ -58,10 +58,23 @@ function setup(targets: string[] = ['app']): { store: Store; dataDir: string } {
   return { store, dataDir: config.dataDir };
 }
 
-function create(store: Store, at = T0, overrides: Record<string, unknown> = {}, target = 'app'): Intervention {
+function create(
+  store: Store,
+  at = T0,
+  overrides: Record<string, unknown> = {},
+  target = 'app',
+): Intervention {
   const p = Proposal.parse(proposal(overrides));
   return store.interventions.create(
-    { target, proposal: p, fingerprint: fingerprint(p), origin: 'rules', baseSha: 'abc1234', actor: 'kaizen', reason: 'proposed by rules' },
+    {
+      target,
+      proposal: p,
+      fingerprint: fingerprint(p),
+      origin: 'rules',
+      baseSha: 'abc1234',
+      actor: 'kaizen',
+      reason: 'proposed by rules',
+    },
     at,
   );
 }
@@ -113,7 +126,16 @@ describe('InterventionStore.create', () => {
   it('numbers K0001, K0002, … by value, not by text, past K9999', () => {
     const { store } = setup();
     expect(Array.from({ length: 10 }, (_, i) => create(store, T0 + i).id)).toEqual([
-      'K0001', 'K0002', 'K0003', 'K0004', 'K0005', 'K0006', 'K0007', 'K0008', 'K0009', 'K0010',
+      'K0001',
+      'K0002',
+      'K0003',
+      'K0004',
+      'K0005',
+      'K0006',
+      'K0007',
+      'K0008',
+      'K0009',
+      'K0010',
     ]);
     store.db
       .prepare(
@@ -128,7 +150,9 @@ describe('InterventionStore.create', () => {
 
   it('refuses an unknown target and writes nothing', () => {
     const { store } = setup();
-    expect(() => create(store, T0, {}, 'nope')).toThrow(new NotFoundError('no target named "nope" in the store'));
+    expect(() => create(store, T0, {}, 'nope')).toThrow(
+      new NotFoundError('no target named "nope" in the store'),
+    );
     expect(store.db.prepare('SELECT COUNT(*) FROM interventions').pluck().get()).toBe(0);
     expect(store.db.prepare('SELECT COUNT(*) FROM intervention_transitions').pluck().get()).toBe(0);
   });
@@ -155,15 +179,31 @@ describe('InterventionStore.transition', () => {
     store.interventions.transition('K0001', 'backlog', T0 + 1 * MIN, 'kaizen', 'approval: needs approval', {
       waitingReason: 'needs approval: high risk',
     });
-    store.interventions.transition('K0001', 'applying', T0 + 2 * MIN, 'alice', 'approved by alice', { waitingReason: null });
-    store.interventions.transition('K0001', 'applied', T0 + 3 * MIN, 'kaizen', 'committed 1234567 and healthy', {
-      commitSha: '1234567',
-      appliedAt: T0 + 3 * MIN,
-      windowMs: HOUR,
+    store.interventions.transition('K0001', 'applying', T0 + 2 * MIN, 'alice', 'approved by alice', {
+      waitingReason: null,
     });
-    const done = store.interventions.transition('K0001', 'validated', T0 + 63 * MIN, 'kaizen', 'latency_ms down 31 %', {
-      verdict: { outcome: 'validated', effect: -0.31 },
-    });
+    store.interventions.transition(
+      'K0001',
+      'applied',
+      T0 + 3 * MIN,
+      'kaizen',
+      'committed 1234567 and healthy',
+      {
+        commitSha: '1234567',
+        appliedAt: T0 + 3 * MIN,
+        windowMs: HOUR,
+      },
+    );
+    const done = store.interventions.transition(
+      'K0001',
+      'validated',
+      T0 + 63 * MIN,
+      'kaizen',
+      'latency_ms down 31 %',
+      {
+        verdict: { outcome: 'validated', effect: -0.31 },
+      },
+    );
 
     expect(done).toMatchObject({
       state: 'validated',
@@ -177,10 +217,28 @@ describe('InterventionStore.transition', () => {
     });
     expect(store.interventions.history('K0001')).toEqual([
       { from: null, to: 'proposed', at: T0, actor: 'kaizen', reason: 'proposed by rules' },
-      { from: 'proposed', to: 'backlog', at: T0 + 1 * MIN, actor: 'kaizen', reason: 'approval: needs approval' },
+      {
+        from: 'proposed',
+        to: 'backlog',
+        at: T0 + 1 * MIN,
+        actor: 'kaizen',
+        reason: 'approval: needs approval',
+      },
       { from: 'backlog', to: 'applying', at: T0 + 2 * MIN, actor: 'alice', reason: 'approved by alice' },
-      { from: 'applying', to: 'applied', at: T0 + 3 * MIN, actor: 'kaizen', reason: 'committed 1234567 and healthy' },
-      { from: 'applied', to: 'validated', at: T0 + 63 * MIN, actor: 'kaizen', reason: 'latency_ms down 31 %' },
+      {
+        from: 'applying',
+        to: 'applied',
+        at: T0 + 3 * MIN,
+        actor: 'kaizen',
+        reason: 'committed 1234567 and healthy',
+      },
+      {
+        from: 'applied',
+        to: 'validated',
+        at: T0 + 63 * MIN,
+        actor: 'kaizen',
+        reason: 'latency_ms down 31 %',
+      },
     ]);
   });
 
@@ -196,9 +254,7 @@ describe('InterventionStore.transition', () => {
         guard: { decision: 'pass' },
         waitingReason: 'x',
       }),
-    ).toThrow(
-      new IllegalTransitionError('K0001', 'proposed', 'validated'),
-    );
+    ).toThrow(new IllegalTransitionError('K0001', 'proposed', 'validated'));
     expect(store.interventions.get('K0001')).toEqual(before);
     expect(store.interventions.history('K0001')).toEqual(history);
   });
@@ -212,7 +268,13 @@ describe('InterventionStore.transition', () => {
 
     expect(after.state).toBe(to);
     expect(after.updatedAt).toBe(T0 + HOUR);
-    expect(store.interventions.history('K0001').at(-1)).toEqual({ from, to, at: T0 + HOUR, actor: 'bob', reason: `now ${to}` });
+    expect(store.interventions.history('K0001').at(-1)).toEqual({
+      from,
+      to,
+      at: T0 + HOUR,
+      actor: 'bob',
+      reason: `now ${to}`,
+    });
   });
 
   it.each(DISALLOWED)('%s → %s is refused and leaves the intervention as it was', (from, to) => {
@@ -229,7 +291,9 @@ describe('InterventionStore.transition', () => {
     }
 
     expect(error).toBeInstanceOf(IllegalTransitionError);
-    expect((error as Error).message).toMatch(new RegExp(`^intervention K0001 is ${from} and cannot become ${to} \\(`));
+    expect((error as Error).message).toMatch(
+      new RegExp(`^intervention K0001 is ${from} and cannot become ${to} \\(`),
+    );
     expect(store.interventions.get('K0001')).toEqual(before);
     expect(store.interventions.history('K0001')).toEqual(history);
   });
@@ -249,7 +313,15 @@ describe('InterventionStore.transition', () => {
     expect(store.interventions.history('K0001')).toHaveLength(2);
 
     // With the right expectation it goes through.
-    const moved = store.interventions.transition('K0001', 'applying', T0 + 3 * MIN, 'alice', 'approved', {}, 'backlog');
+    const moved = store.interventions.transition(
+      'K0001',
+      'applying',
+      T0 + 3 * MIN,
+      'alice',
+      'approved',
+      {},
+      'backlog',
+    );
     expect(moved.state).toBe('applying');
   });
 
@@ -268,7 +340,10 @@ describe('InterventionStore.transition', () => {
 describe('InterventionStore JSON columns', () => {
   const guard = {
     decision: 'defer',
-    reasons: ['canary: blocked on missing canary: medium risk (kind write)', 'approval: needs approval «hoch»'],
+    reasons: [
+      'canary: blocked on missing canary: medium risk (kind write)',
+      'approval: needs approval «hoch»',
+    ],
     risk: { declared: 'low', floor: 'medium', effective: 'medium', reasons: ['kind write'] },
     checks: [{ check: 'path', decision: 'pass', reason: 'ok' }],
     nested: { deep: [1, 2.5, null, true, { x: 'y' }] },
@@ -277,8 +352,15 @@ describe('InterventionStore JSON columns', () => {
   it('round-trip through the file, and can be cleared', () => {
     const { store, dataDir } = setup();
     create(store);
-    store.interventions.transition('K0001', 'backlog', T0 + MIN, 'kaizen', 'waits', { guard, risk: 'medium' });
-    store.interventions.patch('K0001', { applyLog: { deploy: { exitCode: 0, output: 'ok\n' } }, verdict: [1, 'two'] }, T0 + 2 * MIN);
+    store.interventions.transition('K0001', 'backlog', T0 + MIN, 'kaizen', 'waits', {
+      guard,
+      risk: 'medium',
+    });
+    store.interventions.patch(
+      'K0001',
+      { applyLog: { deploy: { exitCode: 0, output: 'ok\n' } }, verdict: [1, 'two'] },
+      T0 + 2 * MIN,
+    );
     store.close();
 
     const again = openStore(dataDir);
@@ -310,7 +392,12 @@ describe('InterventionStore JSON columns', () => {
   });
 
   it.each<[string, string, unknown, (err: unknown) => boolean]>([
-    ['a proposal that breaks the schema', 'proposal', JSON.stringify({ title: '' }), (e) => e instanceof z.ZodError],
+    [
+      'a proposal that breaks the schema',
+      'proposal',
+      JSON.stringify({ title: '' }),
+      (e) => e instanceof z.ZodError,
+    ],
     ['an unknown state', 'state', 'limbo', (e) => e instanceof z.ZodError],
     ['a time that is not a number', 'created_at', 'yesterday', (e) => e instanceof z.ZodError],
     ['a guard column that is not JSON', 'guard', '{not json', (e) => e instanceof SyntaxError],
@@ -357,7 +444,11 @@ describe('InterventionStore.list', () => {
     ['created at or after, inclusive', { since: T0 + 2 * HOUR }, ['K0005', 'K0004', 'K0003']],
     ['created after', { since: T0 + 2 * HOUR + 1 }, ['K0005', 'K0004']],
     ['a limit', { limit: 2 }, ['K0005', 'K0004']],
-    ['everything at once', { target: 'app', area: 'cache', states: ['proposed', 'backlog'], since: T0 + 1, limit: 1 }, ['K0005']],
+    [
+      'everything at once',
+      { target: 'app', area: 'cache', states: ['proposed', 'backlog'], since: T0 + 1, limit: 1 },
+      ['K0005'],
+    ],
   ])('filters by %s', (_name, filter, expected) => {
     expect(ids(seeded().interventions.list(filter))).toEqual(expected);
   });

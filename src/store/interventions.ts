@@ -95,11 +95,13 @@ export class InterventionStore {
 
   create(input: NewIntervention, now: number): Intervention {
     const run = this.db.transaction(() => {
-      const targetId = this.db.prepare('SELECT id FROM targets WHERE name = ?').pluck().get(input.target) as number | undefined;
+      const targetId = this.db.prepare('SELECT id FROM targets WHERE name = ?').pluck().get(input.target) as
+        number | undefined;
       if (targetId === undefined) throw new NotFoundError(`no target named "${input.target}" in the store`);
-      const last = this.db.prepare("SELECT MAX(CAST(SUBSTR(id, 2) AS INTEGER)) FROM interventions WHERE id LIKE 'K%'").pluck().get() as
-        | number
-        | null;
+      const last = this.db
+        .prepare("SELECT MAX(CAST(SUBSTR(id, 2) AS INTEGER)) FROM interventions WHERE id LIKE 'K%'")
+        .pluck()
+        .get() as number | null;
       const id = `K${String((last ?? 0) + 1).padStart(4, '0')}`;
       const p = input.proposal;
       this.db
@@ -107,7 +109,19 @@ export class InterventionStore {
           `INSERT INTO interventions (id, target_id, area, kind, state, risk, fingerprint, proposal, origin, base_sha, created_at, updated_at)
            VALUES (?, ?, ?, ?, 'proposed', ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(id, targetId, p.area, p.kind, p.risk, input.fingerprint, JSON.stringify(p), input.origin, input.baseSha, now, now);
+        .run(
+          id,
+          targetId,
+          p.area,
+          p.kind,
+          p.risk,
+          input.fingerprint,
+          JSON.stringify(p),
+          input.origin,
+          input.baseSha,
+          now,
+          now,
+        );
       this.recordTransition(id, null, 'proposed', now, input.actor, input.reason);
       return id;
     });
@@ -117,7 +131,8 @@ export class InterventionStore {
 
   get(id: string): Intervention {
     const row = this.db.prepare(`${SELECT} WHERE i.id = ?`).get(id) as Record<string, unknown> | undefined;
-    if (!row) throw new NotFoundError(`no intervention ${id}; "kaizen backlog" and "kaizen status" list them`);
+    if (!row)
+      throw new NotFoundError(`no intervention ${id}; "kaizen backlog" and "kaizen status" list them`);
     return parseRow(row);
   }
 
@@ -126,7 +141,15 @@ export class InterventionStore {
     return row ? parseRow(row) : undefined;
   }
 
-  list(filter: { target?: string; states?: readonly State[]; area?: string; since?: number; limit?: number } = {}): Intervention[] {
+  list(
+    filter: {
+      target?: string;
+      states?: readonly State[];
+      area?: string;
+      since?: number;
+      limit?: number;
+    } = {},
+  ): Intervention[] {
     const where: string[] = [];
     const params: unknown[] = [];
     if (filter.target !== undefined) {
@@ -146,16 +169,27 @@ export class InterventionStore {
       params.push(filter.since);
     }
     const sql = `${SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY i.created_at DESC, i.id DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...params, filter.limit ?? 1000) as Record<string, unknown>[]).map(parseRow);
+    return (this.db.prepare(sql).all(...params, filter.limit ?? 1000) as Record<string, unknown>[]).map(
+      parseRow,
+    );
   }
 
   /**
    * Move an intervention to `to`, refusing a transition the state machine does not allow, and
    * record it. `expectFrom` guards against a concurrent change between read and write.
    */
-  transition(id: string, to: State, at: number, actor: string, reason: string, patch: InterventionPatch = {}, expectFrom?: State): Intervention {
+  transition(
+    id: string,
+    to: State,
+    at: number,
+    actor: string,
+    reason: string,
+    patch: InterventionPatch = {},
+    expectFrom?: State,
+  ): Intervention {
     const run = this.db.transaction(() => {
-      const current = this.db.prepare('SELECT state FROM interventions WHERE id = ?').pluck().get(id) as State | undefined;
+      const current = this.db.prepare('SELECT state FROM interventions WHERE id = ?').pluck().get(id) as
+        State | undefined;
       if (current === undefined) throw new NotFoundError(`no intervention ${id}`);
       if ((expectFrom !== undefined && current !== expectFrom) || !canTransition(current, to)) {
         throw new IllegalTransitionError(id, current, to, expectFrom);
@@ -220,9 +254,18 @@ export class InterventionStore {
     this.db.prepare(`UPDATE interventions SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
   }
 
-  private recordTransition(id: string, from: State | null, to: State, at: number, actor: string, reason: string): void {
+  private recordTransition(
+    id: string,
+    from: State | null,
+    to: State,
+    at: number,
+    actor: string,
+    reason: string,
+  ): void {
     this.db
-      .prepare('INSERT INTO intervention_transitions (intervention_id, from_state, to_state, at, actor, reason) VALUES (?, ?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT INTO intervention_transitions (intervention_id, from_state, to_state, at, actor, reason) VALUES (?, ?, ?, ?, ?, ?)',
+      )
       .run(id, from, to, at, actor, reason);
   }
 }
@@ -231,9 +274,16 @@ function parseRow(row: Record<string, unknown>): Intervention {
   const json = (v: unknown) => (typeof v === 'string' ? (JSON.parse(v) as unknown) : null);
   return Intervention.parse({
     ...row,
-    proposal: json(row.proposal),
+    proposal: storedProposal(json(row.proposal)),
     guard: json(row.guard),
     applyLog: json(row.applyLog),
     verdict: json(row.verdict),
   });
+}
+
+/** The stored proposal is the parsed one: its validation window is milliseconds; parse it back as such. */
+function storedProposal(p: unknown): unknown {
+  if (typeof p !== 'object' || p === null) return p;
+  const vw = (p as { validationWindow?: unknown }).validationWindow;
+  return typeof vw === 'number' ? { ...p, validationWindow: `${vw}ms` } : p;
 }

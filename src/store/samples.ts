@@ -72,14 +72,18 @@ export class SampleStore {
   /** Values (errors skipped) with from ≤ t < to, oldest first. */
   values(signalId: number, from: number, to: number): { t: number; value: number }[] {
     return this.db
-      .prepare('SELECT t, value FROM samples WHERE signal_id = ? AND t >= ? AND t < ? AND value IS NOT NULL ORDER BY t')
+      .prepare(
+        'SELECT t, value FROM samples WHERE signal_id = ? AND t >= ? AND t < ? AND value IS NOT NULL ORDER BY t',
+      )
       .all(signalId, from, to) as { t: number; value: number }[];
   }
 
   /** The newest `limit` values before `before`, oldest first. */
   valuesBefore(signalId: number, before: number, limit: number): { t: number; value: number }[] {
     const rows = this.db
-      .prepare('SELECT t, value FROM samples WHERE signal_id = ? AND t < ? AND value IS NOT NULL ORDER BY t DESC LIMIT ?')
+      .prepare(
+        'SELECT t, value FROM samples WHERE signal_id = ? AND t < ? AND value IS NOT NULL ORDER BY t DESC LIMIT ?',
+      )
       .all(signalId, before, limit) as { t: number; value: number }[];
     return rows.reverse();
   }

@@ -7,5 +7,7 @@ export function startOfDay(ms: number, tz: string): number {
 
 /** `2026-01-05 14:03` in `tz`, for messages people read. */
 export function formatLocal(ms: number, tz: string): string {
-  return DateTime.fromMillis(ms, { zone: tz }).toFormat('yyyy-LL-dd HH:mm') + (tz === 'UTC' ? ' UTC' : ` ${tz}`);
+  return (
+    DateTime.fromMillis(ms, { zone: tz }).toFormat('yyyy-LL-dd HH:mm') + (tz === 'UTC' ? ' UTC' : ` ${tz}`)
+  );
 }

@@ -43,7 +43,8 @@ afterEach(async () => {
 
 export const FIXTURE_FILES: Record<string, string> = {
   'config.json': JSON.stringify({ cacheSize: 0, healthy: true, deployFails: false }, null, 2) + '\n',
-  'app/settings.yaml': '# settings of the app\nworker:\n  # how often the worker polls, in ms\n  interval_ms: 1000 # keep above 100\n  threads: 2\n',
+  'app/settings.yaml':
+    '# settings of the app\nworker:\n  # how often the worker polls, in ms\n  interval_ms: 1000 # keep above 100\n  threads: 2\n',
   'src/app.js': "export const greeting = 'hello';\nexport const retries = 3;\n",
   // The deploy "ships" config.json by copying it to deployed.json (ignored by git), which the
   // health server reads.
@@ -82,7 +83,10 @@ export async function targetFixture(options: FixtureOptions = {}): Promise<Targe
     let body: { status: string; cacheSize?: number } = { status: 'ok' };
     let status = 200;
     try {
-      const deployed = JSON.parse(readFileSync(path.join(repo, 'deployed.json'), 'utf8')) as { healthy?: boolean; cacheSize?: number };
+      const deployed = JSON.parse(readFileSync(path.join(repo, 'deployed.json'), 'utf8')) as {
+        healthy?: boolean;
+        cacheSize?: number;
+      };
       if (deployed.healthy === false) [status, body] = [503, { status: 'down' }];
       else body.cacheSize = deployed.cacheSize;
     } catch {
@@ -140,7 +144,8 @@ export async function targetFixture(options: FixtureOptions = {}): Promise<Targe
     healthUrl,
     probes: () => probes,
     failNextProbes: (n) => void (failNext = n),
-    runtime: (clock = new SimulatedClock()) => compose(loadConfig(configPath), { clock, logger: silentLogger() }),
+    runtime: (clock = new SimulatedClock()) =>
+      compose(loadConfig(configPath), { clock, logger: silentLogger() }),
     write: (rel, content) => writeFileSync(path.join(repo, rel), content),
     read: (rel) => readFileSync(path.join(repo, rel), 'utf8'),
     git: (...args) => git(repo, ...args),

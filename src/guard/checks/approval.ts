@@ -9,6 +9,9 @@ export const approvalCheck: GuardCheck = {
     const needs = RISKS.indexOf(ctx.risk.effective) >= RISKS.indexOf(ctx.policy.approvalFrom);
     if (!needs) return { decision: 'pass', reason: `${ctx.risk.effective} risk: no approval needed` };
     if (ctx.approvedBy) return { decision: 'pass', reason: `approved by ${ctx.approvedBy}` };
-    return { decision: 'defer', reason: `needs approval: ${ctx.risk.effective} risk (approvalFrom: ${ctx.policy.approvalFrom})` };
+    return {
+      decision: 'defer',
+      reason: `needs approval: ${ctx.risk.effective} risk (approvalFrom: ${ctx.policy.approvalFrom})`,
+    };
   },
 };

@@ -4,11 +4,11 @@ import type { GuardCheck } from '../types.js';
 /** No intervention with the same area and change fingerprint inside the dedup window. */
 export const dedupCheck: GuardCheck = {
   id: 'dedup',
-  describe: 'no intervention with the same area and fingerprint inside the dedup window',
+  describe: 'no intervention with the same change (fingerprint, in any area) inside the dedup window',
   check(ctx) {
     const since = ctx.now - ctx.policy.dedupWindowMs;
     const twin = ctx.store.interventions
-      .list({ target: ctx.target.name, area: ctx.proposal.area, since })
+      .list({ target: ctx.target.name, since })
       .find((i) => i.fingerprint === ctx.fingerprint && i.id !== ctx.interventionId);
     if (!twin) return { decision: 'pass', reason: 'no duplicate in the window' };
     return {

@@ -7,7 +7,10 @@ export const kindCheck: GuardCheck = {
   check(ctx) {
     const { kind } = ctx.proposal;
     if (ctx.policy.blockedKinds.includes(kind)) {
-      return { decision: 'reject', reason: `change kind "${kind}" is blocked by the guard policy (blockedKinds)` };
+      return {
+        decision: 'reject',
+        reason: `change kind "${kind}" is blocked by the guard policy (blockedKinds)`,
+      };
     }
     for (const change of ctx.proposal.changes) {
       if (change.kind !== 'runbook') continue;

@@ -7,9 +7,13 @@ import type { GuardCheck } from '../types.js';
 /** Every touched path stays inside the repo and matches no blocked pattern or protected path. */
 export const pathCheck: GuardCheck = {
   id: 'path',
-  describe: 'every touched path stays inside the repo (symlinks resolved) and is neither blocked nor kaizen’s own',
+  describe:
+    'every touched path stays inside the repo (symlinks resolved) and is neither blocked nor kaizen’s own',
   check(ctx) {
-    const matchers = ctx.policy.blockedPaths.map((glob) => ({ glob, match: picomatch(glob, { dot: true, nocase: true }) }));
+    const matchers = ctx.policy.blockedPaths.map((glob) => ({
+      glob,
+      match: picomatch(glob, { dot: true, nocase: true }),
+    }));
     for (const change of ctx.proposal.changes) {
       if (change.kind === 'runbook') continue;
       let resolved: { abs: string; rel: string };
@@ -21,7 +25,10 @@ export const pathCheck: GuardCheck = {
       }
       const blocked = matchers.find((m) => m.match(resolved.rel));
       if (blocked) {
-        return { decision: 'reject', reason: `${resolved.rel} matches the blocked pattern "${blocked.glob}"` };
+        return {
+          decision: 'reject',
+          reason: `${resolved.rel} matches the blocked pattern "${blocked.glob}"`,
+        };
       }
       const real = realish(resolved.abs);
       for (const p of ctx.protectedPaths) {
