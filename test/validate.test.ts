@@ -3,6 +3,7 @@ import { revertIntervention } from '../src/apply/revert.js';
 import { SimulatedClock } from '../src/clock.js';
 import type { Runtime } from '../src/compose.js';
 import { KaizenError } from '../src/errors.js';
+import { denseTick } from '../src/validate/dense.js';
 import { submitProposal } from '../src/loop/submit.js';
 import {
   dueForValidation,
@@ -308,5 +309,23 @@ describe('what is due, and what is watched', () => {
     expect(s.rt.store.interventions.get(s.id).state).toBe('reverted');
     expect(watchedSignals(s.rt)).toEqual(new Map());
     expect(dueForValidation(s.rt)).toEqual([]);
+  });
+});
+
+describe('dense sampling while a window is open', () => {
+  it('samples only the predicted and alert-guarded signals of open windows, and nothing once they close', async () => {
+    const s = await appliedChange();
+
+    const during = await denseTick(s.rt);
+    await s.endWindow();
+    const after = await denseTick(s.rt);
+
+    expect(during.map((o) => o.signal).sort()).toEqual(['error_rate', 'latency_ms']);
+    // The sources point at a port fetch refuses: each sample is an error, never a number.
+    expect(during.map((o) => [o.value, o.error])).toEqual([
+      [undefined, 'GET http://127.0.0.1:9/stats failed: bad port'],
+      [undefined, 'GET http://127.0.0.1:9/stats failed: bad port'],
+    ]);
+    expect(after).toEqual([]);
   });
 });

@@ -15,6 +15,7 @@ import { sampleTarget } from '../observe/sampler.js';
 import { observeTick } from '../observe/tick.js';
 import { parseDuration } from '../util/duration.js';
 import { runProcess } from '../util/process.js';
+import { denseTick } from '../validate/dense.js';
 import { validateIntervention } from '../validate/validate-intervention.js';
 import type { Io } from './io.js';
 import { renderOutcomes } from './observe.js';
@@ -143,11 +144,12 @@ async function story(
     ),
   );
 
-  const watched = ['latency_p50_ms', 'latency_p95_ms', 'error_rate'];
-  const sampleDensely = async (ms: number) => {
+  const sampleDensely = async (ms: number, only?: string[]) => {
     const until = rt.clock.now() + ms;
     while (rt.clock.now() < until) {
-      await sampleTarget(rt, target, { concurrency: 4, only: watched });
+      // Before the apply there is no open window yet: the baseline samples the predicted signal.
+      if (only) await sampleTarget(rt, target, { concurrency: 4, only });
+      else await denseTick(rt);
       await rt.clock.sleep(dense);
     }
   };
@@ -155,7 +157,7 @@ async function story(
   io.out(
     `\n== Baseline: sampling latency every ${dense} ms for ${o.windowMs / 1000} s, so the rank test has enough points`,
   );
-  await sampleDensely(o.windowMs);
+  await sampleDensely(o.windowMs, ['latency_p50_ms', 'latency_p95_ms', 'error_rate']);
 
   io.out('\n== A good change, through the guard gate, applied as a git commit, deployed and probed');
   const good = await submitProposal(rt, {
