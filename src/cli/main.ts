@@ -143,13 +143,19 @@ function buildProgram(io: Io): Command {
 
   program
     .command('show')
-    .description(
-      'show one intervention’s whole decision chain: trigger, hypothesis, guard, SHAs, deploy, health, verdict',
-    )
+    .description('show one intervention’s decision chain: hypothesis, guard, SHAs, deploy, health, verdict')
     .argument('<id>', 'intervention id')
     .addOption(configOption())
     .addOption(jsonOption())
     .action(async (id, opts) => (await import('./show.js')).run(id, opts, io));
+
+  program
+    .command('usage')
+    .description('model calls and tokens per day, provider and model')
+    .option('-s, --since <duration>', 'how far back', '7d')
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .action(async (opts) => (await import('./usage.js')).run(opts, io));
 
   program
     .command('recover')

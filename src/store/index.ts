@@ -6,6 +6,7 @@ import { IntentStore } from './intents.js';
 import { InterventionStore } from './interventions.js';
 import { SampleStore } from './samples.js';
 import { SourceStateStore } from './source-state.js';
+import { UsageStore } from './usage.js';
 
 /** The store: one SQLite file, one object per table group. */
 export interface Store {
@@ -17,6 +18,7 @@ export interface Store {
   events: EventLog;
   interventions: InterventionStore;
   intents: IntentStore;
+  usage: UsageStore;
   close(): void;
 }
 
@@ -32,6 +34,7 @@ export function openStore(dataDir: string, options: OpenOptions = {}): Store {
     events: new EventLog(db),
     interventions: new InterventionStore(db),
     intents: new IntentStore(db),
+    usage: new UsageStore(db),
     close: () => db.close(),
   };
 }
