@@ -21,7 +21,13 @@ export type ErrorCode =
   | 'GIT_FAILED'
   | 'PUSH_NOT_VERIFIED'
   | 'SPAWN_FAILED'
-  | 'DOCTOR_FAILED';
+  | 'DOCTOR_FAILED'
+  | 'LLM_OUTPUT_INVALID'
+  | 'LLM_UNAVAILABLE'
+  | 'LLM_TIMEOUT'
+  | 'LLM_REJECTED'
+  | 'LLM_ABORTED'
+  | 'BREAKER_OPEN';
 
 export interface KaizenErrorOptions {
   cause?: unknown;

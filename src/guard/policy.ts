@@ -19,6 +19,7 @@ export const GuardPolicy = z
     dailyBudget: z.number().int().min(0),
     maxConcurrent: z.number().int().min(1),
     dedupWindow: Duration,
+    failedFixWindow: Duration,
     freeze: z.strictObject({ after: z.number().int().min(1), for: Duration }),
     canaryAreas: z.array(z.string()),
     risk: z.strictObject({
@@ -31,9 +32,10 @@ export const GuardPolicy = z
     }),
     approvalFrom: Risk,
   })
-  .transform(({ dedupWindow, freeze, ...rest }) => ({
+  .transform(({ dedupWindow, failedFixWindow, freeze, ...rest }) => ({
     ...rest,
     dedupWindowMs: dedupWindow,
+    failedFixWindowMs: failedFixWindow,
     freeze: { after: freeze.after, forMs: freeze.for },
   }));
 export type GuardPolicy = z.infer<typeof GuardPolicy>;

@@ -757,11 +757,11 @@ export const CORPUS: HostileCase[] = [
     expect: rejected('dedup', 'duplicate of {before0}'),
   },
   {
-    name: 'duplicate: a repeat of a change that was rolled back',
+    name: 'repeat: the same change as one that was rolled back',
     world: 'live',
     setup: async (w) => ({ K1: await rolledBack(w, breakHealth(1)) }),
     proposal: { ...breakHealth(1), title: 'Definitely not the same as before', hypothesis: 'A fresh idea.' },
-    expect: rejected('dedup', 'duplicate of {K1} (rolled_back'),
+    expect: rejected('repeat', 'repeats {K1}, which ended rolled_back'),
   },
 
   // ---- risk: the floor, not the claim ---------------------------------------------------------------

@@ -24,6 +24,7 @@ import { budgetCheck } from './budget.js';
 import { canaryCheck } from './canary.js';
 import { concurrencyCheck } from './concurrency.js';
 import { dedupCheck } from './dedup.js';
+import { repeatCheck } from './repeat.js';
 import { freezeCheck } from './freeze.js';
 import { kindCheck } from './kind.js';
 import { pathCheck } from './path.js';
@@ -488,6 +489,40 @@ describe('applies check', () => {
     expect(run(appliesCheck, ctx(e, editOf('src/app.js', "'bonjour'", "'hi'")))).toEqual(
       pass('applies cleanly to 1 file(s)'),
     );
+  });
+});
+
+describe('repeat check', () => {
+  const DAY = 24 * HOUR;
+  it.each<[string, State[], number, ReturnType<typeof pass> | ReturnType<typeof reject>]>([
+    [
+      'ended no_effect 3 days ago',
+      ['applying', 'applied', 'no_effect'],
+      3 * DAY,
+      reject('repeats K0001, which ended no_effect 3d ago: the same change is not tried again within 14d'),
+    ],
+    [
+      'was rolled back 13 days ago',
+      ROLLED_BACK,
+      13 * DAY,
+      reject('repeats K0001, which ended rolled_back 13d ago: the same change is not tried again within 14d'),
+    ],
+    [
+      'was validated (a success may be proposed again)',
+      APPLIED,
+      3 * DAY,
+      pass('not a repeat of a failed change'),
+    ],
+    [
+      'ended no_effect 15 days ago (outside the window)',
+      ['applying', 'applied', 'no_effect'],
+      15 * DAY,
+      pass('not a repeat of a failed change'),
+    ],
+  ])('the same change that %s', (_name, states, age, verdict) => {
+    const e = env();
+    seed(e, NOW - age, states);
+    expect(run(repeatCheck, ctx(e, { title: 'Try it again', area: 'elsewhere' }))).toEqual(verdict);
   });
 });
 

@@ -7,6 +7,7 @@ import { dedupCheck } from './dedup.js';
 import { freezeCheck } from './freeze.js';
 import { kindCheck } from './kind.js';
 import { pathCheck } from './path.js';
+import { repeatCheck } from './repeat.js';
 import { rollbackCheck } from './rollback.js';
 import type { GuardCheck } from '../types.js';
 
@@ -19,6 +20,7 @@ export const CHECKS: readonly GuardCheck[] = [
   kindCheck,
   rollbackCheck,
   appliesCheck,
+  repeatCheck,
   dedupCheck,
   freezeCheck,
   canaryCheck,
