@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CHECKS } from '../src/guard/checks/index.js';
 import { stringify } from 'yaml';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { proposal, targetFixture, type TargetFixture } from './helpers/target.js';
@@ -11,18 +12,8 @@ import { tempDir } from './helpers/temp.js';
  * must keep answering while a command deploys and probes).
  */
 
-const GUARD_CHECKS = [
-  'path',
-  'kind',
-  'rollback',
-  'applies',
-  'dedup',
-  'freeze',
-  'canary',
-  'approval',
-  'budget',
-  'concurrency',
-];
+/** Every check of the registry, in the order the gate runs them. */
+const GUARD_CHECKS = CHECKS.map((c) => c.id);
 
 /** Run a command against the fixture's config as the person "tester". */
 function kaizen(fx: TargetFixture, ...args: string[]): Promise<CliResult> {

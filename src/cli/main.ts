@@ -88,8 +88,17 @@ function buildProgram(io: Io): Command {
 
   program
     .command('propose')
-    .description('put a proposal (JSON or YAML file) through the guard gate; a pass is applied at once')
-    .requiredOption('-f, --file <file>', 'the proposal; - reads standard input')
+    .description(
+      'one Propose cycle now (model or offline rules), through the guard; or a person’s proposal with --file',
+    )
+    .option(
+      '-f, --file <file>',
+      'a person’s proposal (JSON or YAML; - reads standard input) instead of a cycle',
+    )
+    .option(
+      '--dry-run',
+      'build the context and the prompt, print their size per section and the prompt; call nothing',
+    )
     .addOption(targetOption())
     .addOption(byOption())
     .addOption(configOption())

@@ -1,56 +1,97 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { recoverInterrupted } from '../apply/recover.js';
+import { selectTargets } from '../compose.js';
 import { UsageError } from '../errors.js';
 import { ProposalInvalidError, submitProposal } from '../loop/submit.js';
-import { printJson, type Io } from './io.js';
+import { proposeCycle, type ProposeCycleResult } from '../propose/cycle.js';
+import { formatTable, printJson, type Io } from './io.js';
 import { person } from './person.js';
-import { withRuntime } from './runtime.js';
 import { renderSubmit } from './render.js';
+import { withRuntime } from './runtime.js';
 
-export async function run(
-  opts: { config?: string; file?: string; target?: string; by?: string; json?: boolean },
-  io: Io,
-): Promise<void> {
-  if (!opts.file)
-    throw new UsageError(
-      'give the proposal with --file FILE (JSON or YAML); proposing by a model comes with the Propose stage',
+export interface ProposeOptions {
+  config?: string;
+  file?: string;
+  dryRun?: boolean;
+  target?: string;
+  by?: string;
+  json?: boolean;
+}
+
+export async function run(opts: ProposeOptions, io: Io): Promise<void> {
+  if (opts.file) return runFile(opts, opts.file, io);
+  await withRuntime(opts, async (rt) => {
+    if (!opts.dryRun) await recoverInterrupted(rt);
+    const results: ProposeCycleResult[] = [];
+    for (const target of selectTargets(rt.config, opts.target)) {
+      results.push(await proposeCycle(rt, target, { dryRun: opts.dryRun ?? false }));
+    }
+    if (opts.json) return printJson(io, results);
+    for (const r of results) io.out(renderCycle(r, opts.dryRun ?? false));
+  });
+}
+
+function renderCycle(r: ProposeCycleResult, dryRun: boolean): string {
+  const lines = [
+    `== ${r.target}: ${r.provider.why}${r.provider.model ? ` (model ${r.provider.model})` : ''}`,
+  ];
+  if (r.context) {
+    lines.push(`context: ${r.context.tokens} tokens (estimated), prompt ${r.prompt?.version ?? ''}`);
+    lines.push(
+      formatTable(
+        ['SECTION', 'TOKENS', 'ITEMS', 'LEFT OUT'],
+        r.context.sections.map((s) => [s.name, s.tokens, s.items, s.trimmed]),
+      ),
     );
+  }
+  if (dryRun) {
+    lines.push('', '--- prompt (nothing was sent) ---', r.prompt?.text ?? '');
+    return lines.join('\n');
+  }
+  if (r.note) lines.push(`note: ${r.note}`);
+  for (const n of r.notes) lines.push(`  ${n}`);
+  if (r.submitted.length === 0 && r.invalid.length === 0) lines.push('no proposal this cycle');
+  for (const s of r.submitted) lines.push(renderSubmit(s));
+  for (const i of r.invalid) lines.push(`refused: ${i}`);
+  return lines.join('\n');
+}
+
+async function runFile(opts: ProposeOptions, file: string, io: Io): Promise<void> {
   let text: string;
   try {
-    text = readFileSync(opts.file === '-' ? 0 : opts.file, 'utf8');
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (err) {
     throw new UsageError(
-      `--file ${opts.file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+      `--file ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
     );
   }
   let data: unknown;
   try {
-    data = opts.file.endsWith('.json') ? JSON.parse(text) : parse(text);
+    data = file.endsWith('.json') ? JSON.parse(text) : parse(text);
   } catch (err) {
     throw new UsageError(
-      `--file ${opts.file}: not valid ${opts.file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`,
+      `--file ${file}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`,
     );
   }
   const who = person(opts.by);
-  const file = opts.file;
   await withRuntime(opts, async (rt) => {
     await recoverInterrupted(rt);
     const targetName =
       opts.target ?? (rt.config.targets.length === 1 ? rt.config.targets[0]!.name : undefined);
-    if (!targetName)
+    if (!targetName) {
       throw new UsageError(
         `several targets are configured; say which with --target (${rt.config.targets.map((t) => t.name).join(', ')})`,
       );
-    const result = await submitProposal(rt, {
-      target: targetName,
-      proposal: data,
-      origin: who,
-      actor: who,
-    }).catch((err: unknown) => {
-      // The file's content is bad input (exit 64), like a file that does not parse; not an internal failure (70).
-      throw err instanceof ProposalInvalidError ? new UsageError(`--file ${file}: ${err.message}`) : err;
-    });
+    }
+    let result;
+    try {
+      result = await submitProposal(rt, { target: targetName, proposal: data, origin: who, actor: who });
+    } catch (err) {
+      // A bad proposal file is bad input (exit 64), like a file that is not JSON.
+      if (err instanceof ProposalInvalidError) throw new UsageError(`--file ${file}: ${err.message}`);
+      throw err;
+    }
     if (opts.json) return printJson(io, result);
     io.out(renderSubmit(result));
   });

@@ -621,7 +621,13 @@ describe('loadConfig accepts good configs', () => {
     });
     expect(config.observe).toEqual({ concurrency: 16 });
     expect(config.guard).toEqual({ shadow: false }); // no policy file: the shipped guards/default.yaml alone
-    expect(config.proposer).toEqual({ provider: 'auto', contextTokens: 16000 });
+    expect(config.proposer).toEqual({
+      provider: 'auto',
+      contextTokens: 16000,
+      dailyTokens: 200_000,
+      maxOutputTokens: 4096,
+      timeoutMs: 60_000,
+    });
     expect(config.validation).toEqual({
       windowMs: 3_600_000,
       denseIntervalMs: 30_000,

@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
+import { CHANGE_KINDS, Proposal, RISKS } from '../propose/proposal.js';
 import { Duration, describeValue } from '../util/duration.js';
 
 /*
@@ -266,6 +267,223 @@ export const Runbook = z
   .transform(({ timeout, ...rest }) => ({ ...rest, timeoutMs: timeout }));
 export type Runbook = z.infer<typeof Runbook>;
 
+/*
+ * Self-heal rules: "when this signal has been above/below a value (or flat) for this long, propose
+ * this change". The offline rules engine (src/propose/rules) evaluates them from stored samples. The
+ * proposal is a template whose strings may contain {{signal}}, {{value}} and {{held}}; it is checked
+ * against the Proposal schema at load (with stand-in values), so a broken rule is a config error.
+ */
+
+/** The placeholders a rule's proposal template may use. */
+export const TEMPLATE_PLACEHOLDERS = ['signal', 'value', 'held'] as const;
+const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
+
+/** Replace {{signal}}, {{value}} and {{held}} in every string of `value` (deeply); other text is kept. */
+export function fillTemplate<T>(value: T, vars: Record<(typeof TEMPLATE_PLACEHOLDERS)[number], string>): T {
+  const fill = (v: unknown): unknown => {
+    if (typeof v === 'string')
+      return v.replace(PLACEHOLDER, (whole, name: string) =>
+        Object.hasOwn(vars, name) ? vars[name as keyof typeof vars] : whole,
+      );
+    if (Array.isArray(v)) return v.map(fill);
+    if (v !== null && typeof v === 'object')
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fill(x)]));
+    return v;
+  };
+  return fill(value) as T;
+}
+
+const RuleCondition = z
+  .strictObject({
+    signal: Name.describe('the signal of this target the rule watches'),
+    condition: z
+      .enum(['above', 'below', 'flat'])
+      .describe(
+        'above/below: every value in the window is strictly beyond value; flat: the signal moved by at most tolerance (relative to its median) over the window',
+      ),
+    value: z.number().optional().describe('the threshold, for above and below (required there)'),
+    // The identity transform keeps the config reference's "duration" type (a described Duration is a copy).
+    for: Duration.transform((ms) => ms).describe(
+      'how long it must hold, e.g. 10m: the window of samples checked (at least 3 values spanning 80 % of it)',
+    ),
+    tolerance: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe('flat only: relative change allowed over the window (default 0.01)'),
+  })
+  .superRefine((w, ctx) => {
+    if (w.condition !== 'flat' && w.value === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['value'],
+        message: `is required with condition ${w.condition} (the threshold)`,
+      });
+    }
+    if (w.condition === 'flat' && w.value !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['value'],
+        message: 'is not used with condition flat (use tolerance)',
+      });
+    }
+    if (w.condition !== 'flat' && w.tolerance !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tolerance'],
+        message: `is only used with condition flat, not ${w.condition}`,
+      });
+    }
+    if (w.for <= 0) {
+      ctx.addIssue({ code: 'custom', path: ['for'], message: 'expected a duration longer than 0' });
+    }
+  })
+  .transform(({ for: forMs, ...rest }) => ({ ...rest, forMs }));
+export type RuleCondition = z.infer<typeof RuleCondition>;
+
+const ConfigScalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+/** Which template keys each change kind needs (the Proposal schema then checks the filled-in change). */
+const CHANGE_KEYS: Record<(typeof CHANGE_KINDS)[number], readonly string[]> = {
+  edit: ['path', 'search', 'replace'],
+  write: ['path', 'content'],
+  config_set: ['path', 'key', 'value'],
+  runbook: ['action'],
+};
+
+const ChangeTemplate = z.strictObject({
+  kind: z.enum(CHANGE_KINDS).describe("the change kind; the same as the proposal's kind"),
+  path: z.string().optional().describe('edit, write, config_set: file in the target repository'),
+  search: z.string().optional().describe('edit: exact text to find (it must occur once)'),
+  replace: z.string().optional().describe('edit: the text that replaces it'),
+  content: z.string().optional().describe('write: the whole new content of the file'),
+  key: z.string().optional().describe('config_set: dotted key path, e.g. worker.interval_ms'),
+  value: ConfigScalar.optional().describe(
+    'config_set: the value to set (a list or mapping needs an edit change)',
+  ),
+  action: Name.optional().describe('runbook: the allow-listed action to run'),
+  params: z.record(z.string(), z.string()).optional().describe('runbook: parameters of the action'),
+});
+
+export const ProposalTemplate = z.strictObject({
+  title: z.string().describe('one-line title; may use {{signal}}, {{value}}, {{held}}'),
+  area: z.string().describe('the part of the target it changes, e.g. cache'),
+  kind: z.enum(CHANGE_KINDS).describe('kind of every change in it'),
+  changes: z.array(ChangeTemplate).min(1).describe('the changes, at least one'),
+  hypothesis: z.string().describe('why the change should help; may use the placeholders'),
+  prediction: z
+    .strictObject({
+      signal: z.string().describe('the signal expected to move ({{signal}} for the watched one)'),
+      direction: z.enum(['up', 'down']).describe('which way it should move'),
+      magnitude: z
+        .number()
+        .positive()
+        .describe('how far: a fraction of the baseline median when relative, else in its unit'),
+      relative: z.boolean().default(true).describe('magnitude is relative (default true)'),
+    })
+    .describe('the numeric prediction the change is judged by'),
+  risk: z.enum(RISKS).describe('risk the proposer claims; the guard may raise it'),
+  rollback: z.string().optional().describe('how to undo it, in words'),
+  validationWindow: Duration.transform((ms) => `${ms}ms`)
+    .optional()
+    .describe('how long after the apply the outcome is judged (default: validation.window)'),
+});
+export type ProposalTemplate = z.infer<typeof ProposalTemplate>;
+
+/** Unknown placeholders, missing keys per change kind, then the Proposal schema on the filled-in template. */
+function checkTemplate(
+  rule: { when: RuleCondition; propose: ProposalTemplate },
+  ctx: z.core.$RefinementCtx,
+): void {
+  // A problem the template's own schema found (say, an empty changes list) is not reported twice.
+  if (ctx.issues.length > 0) return;
+  let problems = 0;
+  const walk = (v: unknown, at: (string | number)[]): void => {
+    if (typeof v === 'string') {
+      for (const m of v.matchAll(PLACEHOLDER)) {
+        if (!(TEMPLATE_PLACEHOLDERS as readonly string[]).includes(m[1]!)) {
+          problems++;
+          ctx.addIssue({
+            code: 'custom',
+            path: ['propose', ...at],
+            message: `unknown placeholder ${m[0]}: use {{signal}}, {{value}} or {{held}}`,
+          });
+        }
+      }
+    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...at, i]));
+    else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...at, k]);
+  };
+  walk(rule.propose, []);
+  rule.propose.changes.forEach((c, i) => {
+    const needed = CHANGE_KEYS[c.kind];
+    for (const key of Object.keys(c)) {
+      if (key !== 'kind' && !needed.includes(key)) {
+        problems++;
+        ctx.addIssue({
+          code: 'custom',
+          path: ['propose', 'changes', i, key],
+          message: `is not used by a ${c.kind} change (it takes ${needed.join(', ')})`,
+        });
+      }
+    }
+    for (const key of needed) {
+      if (!(key in c)) {
+        problems++;
+        ctx.addIssue({
+          code: 'custom',
+          path: ['propose', 'changes', i, key],
+          message: `is required for a ${c.kind} change`,
+        });
+      }
+    }
+  });
+  if (problems > 0) return;
+  const filled = fillTemplate(rule.propose, { signal: rule.when.signal, value: '12.3', held: '10m' });
+  const result = Proposal.safeParse(filled, { reportInput: true });
+  for (const issue of result.error?.issues ?? []) {
+    ctx.addIssue({ ...issue, path: ['propose', ...issue.path] } as z.core.$ZodRawIssue);
+  }
+}
+
+/** A rule's condition and proposal template; a lesson's action has the same shape. */
+export const RuleAction = z
+  .strictObject({
+    when: RuleCondition.describe('the condition that fires it'),
+    propose: ProposalTemplate.describe('the proposal it makes (a template)'),
+  })
+  .superRefine(checkTemplate);
+export type RuleAction = z.infer<typeof RuleAction>;
+
+export const SelfHealRule = z
+  .strictObject({
+    name: Name.describe('unique rule name within its target'),
+    when: RuleCondition.describe('the condition that fires the rule'),
+    propose: ProposalTemplate.describe(
+      'the proposal it makes: the fields of a proposal, whose strings may use {{signal}}, {{value}} (the newest value) and {{held}} (how long the condition has held)',
+    ),
+    cooldown: dur('6h', 'the rule does not fire again within this long after it fired'),
+  })
+  .superRefine(checkTemplate)
+  .transform(({ cooldown, ...rest }) => ({ ...rest, cooldownMs: cooldown }));
+export type SelfHealRule = z.infer<typeof SelfHealRule>;
+export type SelfHealRuleInput = z.input<typeof SelfHealRule>;
+
+const SelfHealRules = z.array(SelfHealRule).superRefine((rules, ctx) => {
+  const seen = new Map<string, number>();
+  rules.forEach((r, i) => {
+    const prev = seen.get(r.name);
+    if (prev !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [i, 'name'],
+        message: `duplicate rule name "${r.name}" (also rules[${prev}])`,
+      });
+    }
+    seen.set(r.name, i);
+  });
+});
+
 const TargetFields = {
   name: Name.describe('target name'),
   repo: z.string().min(1).describe('path to the target git repository, relative to this file'),
@@ -287,6 +505,9 @@ const TargetFields = {
     .record(Name, Runbook)
     .prefault({})
     .describe('allow-listed runbook actions by name, each with its declared inverse'),
+  rules: SelfHealRules.default([]).describe(
+    'self-heal rules: when a signal holds above/below a value (or flat) for a while, propose a templated change (the offline rules engine)',
+  ),
 };
 
 const Target = z.strictObject(TargetFields);
@@ -362,22 +583,39 @@ export const GuardConfig = z.strictObject({
   shadow: z.boolean().default(false).describe('run the whole loop except Apply (default false)'),
 });
 
-export const ProposerConfig = z.strictObject({
-  provider: z
-    .enum(['auto', 'anthropic', 'openai', 'rules'])
-    .default('auto')
-    .describe(
-      'auto: anthropic with ANTHROPIC_API_KEY, else openai with OPENAI_API_KEY, else the offline rules engine (default auto)',
-    ),
-  model: z.string().optional().describe('model for proposing (provider default when unset)'),
-  baseUrl: HttpUrl.optional().describe('API base URL, e.g. a local OpenAI-compatible server'),
-  contextTokens: z
-    .number()
-    .int()
-    .min(1000)
-    .default(16000)
-    .describe('token budget of one proposer context (default 16000)'),
-});
+export const ProposerConfig = z
+  .strictObject({
+    provider: z
+      .enum(['auto', 'anthropic', 'openai', 'rules'])
+      .default('auto')
+      .describe(
+        'auto: anthropic with ANTHROPIC_API_KEY, else openai with OPENAI_API_KEY, else the offline rules engine (default auto)',
+      ),
+    model: z.string().optional().describe('model for proposing (provider default when unset)'),
+    baseUrl: HttpUrl.optional().describe('API base URL, e.g. a local OpenAI-compatible server'),
+    contextTokens: z
+      .number()
+      .int()
+      .min(1000)
+      .default(16000)
+      .describe('token budget of one proposer context (default 16000)'),
+    dailyTokens: z
+      .number()
+      .int()
+      .min(0)
+      .default(200_000)
+      .describe(
+        'model tokens (in + out) per target per calendar day; when spent, proposing pauses and says so (default 200000)',
+      ),
+    maxOutputTokens: z
+      .number()
+      .int()
+      .min(256)
+      .default(4096)
+      .describe('longest answer asked of the model (default 4096)'),
+    timeout: dur('60s', 'one model call is abandoned after'),
+  })
+  .transform(({ timeout, ...rest }) => ({ ...rest, timeoutMs: timeout }));
 
 export const ValidationConfig = z
   .strictObject({
