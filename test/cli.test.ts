@@ -166,6 +166,7 @@ describe('observe, status and signals', () => {
     expect(digest.alert.state).toBe('alert');
     expect(JSON.parse(series.out).points.map((p: { value: number }) => p.value)).toEqual([3, 12]);
     expect(table.out).toMatch(/shop\s+load\s+12\s+jobs\s+\S+\s+\S+\s+ALERT > 10 for/);
+    expect(table.out.split('\n')[0]).toMatch(/^proposer: (auto|provider): /);
   });
 
   it('stores a failed sample as an error and shows it, never as a number', async () => {

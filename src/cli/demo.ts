@@ -10,6 +10,7 @@ import { makeScratchTarget } from '../demo/scratch.js';
 import { KaizenError, UsageError } from '../errors.js';
 import { runDoctor } from '../loop/doctor.js';
 import { submitProposal } from '../loop/submit.js';
+import { proposeCycle } from '../propose/cycle.js';
 import { buildDigest } from '../observe/digest.js';
 import { sampleTarget } from '../observe/sampler.js';
 import { observeTick } from '../observe/tick.js';
@@ -30,20 +31,7 @@ export interface DemoOptions {
   keep?: boolean;
 }
 
-/** The two changes the demo submits: one that helps, one that breaks the target. */
-const GOOD_CHANGE = {
-  title: 'Give the request cache room for the hot keys',
-  area: 'cache',
-  kind: 'config_set',
-  changes: [{ kind: 'config_set', path: 'config.json', key: 'cacheSize', value: 200 }],
-  hypothesis:
-    'cacheSize is 0, so every request misses and pays latencyMs twice; 200 entries hold the hot keys.',
-  prediction: { signal: 'latency_p50_ms', direction: 'down', magnitude: 0.3 },
-  risk: 'low',
-  rollback: 'git revert of the commit, then deploy',
-  trigger: 'demo: latency_p50_ms is twice latencyMs',
-};
-
+/** The change the demo submits by hand: it breaks the target. */
 const BAD_CHANGE = {
   title: 'Make requests fast',
   area: 'latency',
@@ -159,13 +147,13 @@ async function story(
   );
   await sampleDensely(o.windowMs, ['latency_p50_ms', 'latency_p95_ms', 'error_rate']);
 
-  io.out('\n== A good change, through the guard gate, applied as a git commit, deployed and probed');
-  const good = await submitProposal(rt, {
-    target: target.name,
-    proposal: GOOD_CHANGE,
-    origin: 'demo',
-    actor: 'kaizen',
-  });
+  io.out('\n== Propose: the offline rules engine reads the samples; a rule whose condition held fires');
+  const cycle = await proposeCycle(rt, target);
+  for (const n of cycle.notes) io.out(`  ${n}`);
+  const good = cycle.submitted[0];
+  if (!good)
+    throw new KaizenError('DEMO_FAILED', `the rules engine proposed nothing: ${cycle.notes.join('; ')}`);
+  io.out('\n== Its proposal through the guard gate, applied as a git commit, deployed and probed');
   io.out(renderSubmit(good));
 
   if (good.intervention.state === 'applied') {

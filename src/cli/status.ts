@@ -1,5 +1,6 @@
 import { selectTargets } from '../compose.js';
 import { buildDigest, type SignalDigest } from '../observe/digest.js';
+import { selectProvider } from '../propose/providers/index.js';
 import { formatDuration } from '../util/duration.js';
 import { formatNumber, formatTable, printJson, type Io } from './io.js';
 import { withRuntime } from './runtime.js';
@@ -9,6 +10,7 @@ export async function run(opts: { config?: string; target?: string; json?: boole
     const staleAfterMs = 3 * rt.config.schedule.observeMs;
     const digests = selectTargets(rt.config, opts.target).map((t) => buildDigest(rt, t, { staleAfterMs }));
     if (opts.json) return printJson(io, digests);
+    io.out(`proposer: ${proposerLine(rt.config.proposer)}`);
     io.out(renderStatus(digests.flatMap((d) => d.signals)));
   });
 }
@@ -56,4 +58,13 @@ function alertText(s: SignalDigest): string {
 
 function truncate(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** Which proposer runs and why; a misconfiguration is shown, not thrown: status must always answer. */
+function proposerLine(config: Parameters<typeof selectProvider>[0]): string {
+  try {
+    return selectProvider(config).why;
+  } catch (err) {
+    return err instanceof Error ? `NOT USABLE: ${err.message}` : String(err);
+  }
 }

@@ -1,3 +1,6 @@
+import { stringify } from 'yaml';
+import { DEMO_RULES } from '../propose/rules/demo-rules.js';
+
 /**
  * The kaizen.yaml the demo writes for its scratch target: one signal of every source kind, so the
  * demo shows each of them working against a real process.
@@ -9,6 +12,11 @@ export function demoConfig(opts: {
   windowMs: number;
 }): string {
   const u = opts.baseUrl;
+  const rules = stringify(DEMO_RULES, { indent: 2 })
+    .trimEnd()
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
   return `# Written by "kaizen demo" for a scratch copy of examples/demo-target.
 dataDir: ${opts.dataDir}
 timeZone: UTC
@@ -26,6 +34,9 @@ target:
     attempts: 3
     interval: 200ms
     timeout: 1s
+  # Self-heal rules for the offline rules engine: a condition held for a while → a proposal.
+  rules:
+${rules}
 
 signals:
   - name: latency_p50_ms
@@ -83,6 +94,10 @@ signals:
 
 schedule:
   observe: 1s
+
+# The demo shows the offline rules engine (no API key needed, none used).
+proposer:
+  provider: rules
 
 validation:
   window: ${opts.windowMs}ms
