@@ -5,6 +5,7 @@
 const BENCHES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   observe: () => import('./observe.js'),
   rollback: () => import('./rollback.js'),
+  propose: () => import('./propose.js'),
 };
 
 const names = process.argv.slice(2).filter((a) => a !== '--');

@@ -26,7 +26,7 @@ describe('kaizen demo', () => {
     ]) {
       expect(status).toMatch(new RegExp(`demo\\s+${name}\\s+\\d`));
     }
-    expect(r.out).toMatch(/K0001 validated: latency_p50_ms fell \d+ %/);
+    expect(r.out).toMatch(/K0001 validated: latency_p50_ms fell [\d.]+ %/);
     expect(r.out).toMatch(
       /K0002 Make requests fast\n.*\n {2}ROLLED BACK: commit [0-9a-f]{7} reverted by [0-9a-f]{7}; healthy again/,
     );

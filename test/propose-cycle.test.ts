@@ -153,3 +153,53 @@ describe('kaizen propose --dry-run', () => {
     expect(s.rt.store.interventions.list()).toEqual([]);
   });
 });
+
+describe('lessons in a Propose cycle', () => {
+  const lessonYaml = (id: string, extra: string) =>
+    `id: ${id}\nscope: cache\nwhen: latency rises while the cache is off\nprefer: size the cache to the hot keys\nbecause: misses pay the backend twice\nfalsifiable: true iff p50 falls within 10 minutes\nsource: human\nstatus: active\ncreated_at: 2026-01-01\n${extra}`;
+
+  it('reads the lessons folder (skipping a malformed file with its path), runs their scans, and shows the hits to the model', async () => {
+    const llm = await startFakeLlm();
+    llms.push(llm);
+    const dir = (await import('node:fs')).mkdtempSync(
+      (await import('node:os')).tmpdir() + '/kaizen-lessons-',
+    );
+    const fs = await import('node:fs');
+    fs.writeFileSync(
+      `${dir}/L0001.yaml`,
+      lessonYaml('L0001', 'scan: { pattern: "cacheSize", files: "*.json" }\n'),
+    );
+    fs.writeFileSync(`${dir}/broken.yaml`, 'id: [not, a, lesson\n');
+    const s = await scene({ lessonsDir: dir, proposer: { provider: 'anthropic', baseUrl: llm.url } });
+    llm.queue(reply.tool({ proposals: [proposal({ citesLessons: ['L0001'] })] }));
+
+    const { loadLessons } = await import('../src/learn/lesson-files.js');
+    const loaded = loadLessons(s.rt.config);
+    const r = await proposeCycle({ ...s.rt, env: { ANTHROPIC_API_KEY: 'k' } }, s.target);
+
+    expect(loaded.lessons.map((l) => l.id)).toEqual(['L0001']);
+    expect(loaded.problems).toEqual([
+      { file: `${dir}/broken.yaml`, problem: expect.stringMatching(/^not valid YAML: /) },
+    ]);
+    const body = JSON.stringify(llm.requests[0]!.body);
+    expect(body).toContain('L0001');
+    expect(body).toContain('config.json');
+    expect(r.submitted.map((x) => x.intervention.state)).toEqual(['applied']);
+    const origin = s.rt.store.events.list({ kind: 'proposal_origin' })[0]!;
+    expect(origin.data).toMatchObject({ provider: 'anthropic', promptVersion: 'proposer.v1' });
+  });
+
+  it('refuses a proposal that ignores a lesson on its area', async () => {
+    const fs = await import('node:fs');
+    const dir = fs.mkdtempSync((await import('node:os')).tmpdir() + '/kaizen-lessons-');
+    fs.writeFileSync(`${dir}/L0002.yaml`, lessonYaml('L0002', 'areas: [cache]\n'));
+    const s = await scene({ lessonsDir: dir });
+
+    const r = await proposeCycle({ ...s.rt, env: {} }, s.target);
+
+    expect(r.submitted.map((x) => x.intervention.state)).toEqual(['rejected']);
+    expect((r.submitted[0]!.guard as { reasons: string[] }).reasons[0]).toBe(
+      'lessons: ignores L0002 (size the cache to the hot keys): follow a lesson and cite it (citesLessons), or argue against it (arguesAgainst) with why',
+    );
+  });
+});

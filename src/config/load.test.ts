@@ -627,6 +627,8 @@ describe('loadConfig accepts good configs', () => {
       dailyTokens: 200_000,
       maxOutputTokens: 4096,
       timeoutMs: 60_000,
+      alertDebounceMs: 300_000,
+      stallAfterMs: 7_200_000,
     });
     expect(config.validation).toEqual({
       windowMs: 3_600_000,

@@ -69,13 +69,14 @@ export function parseConfig(text: string, configPath: string): KaizenConfig {
 
 function normalise(input: KaizenConfigInput, configPath: string): KaizenConfig {
   const baseDir = path.dirname(path.resolve(configPath));
-  const { target, signals, targets, dataDir, guard, ...rest } = input;
+  const { target, signals, targets, dataDir, guard, lessonsDir, ...rest } = input;
   const list = targets ?? (target ? [{ ...target, signals: signals ?? [] }] : []);
   return {
     ...rest,
     guard: { ...guard, ...(guard.policy ? { policy: path.resolve(baseDir, guard.policy) } : {}) },
     configPath: path.resolve(configPath),
     dataDir: path.resolve(baseDir, dataDir),
+    ...(lessonsDir ? { lessonsDir: path.resolve(baseDir, lessonsDir) } : {}),
     targets: list.map((t) => ({
       ...t,
       repoPath: path.resolve(baseDir, t.repo),

@@ -614,8 +614,21 @@ export const ProposerConfig = z
       .default(4096)
       .describe('longest answer asked of the model (default 4096)'),
     timeout: dur('60s', 'one model call is abandoned after'),
+    alertDebounce: dur(
+      '5m',
+      'a cycle triggered by an alert or a stall starts at most this often per target, so a flapping signal does not start one per sample',
+    ),
+    stallAfter: dur(
+      '2h',
+      'a productivity signal flat (within 1 % of its median) for this long triggers a cycle, at most once per this long per signal',
+    ),
   })
-  .transform(({ timeout, ...rest }) => ({ ...rest, timeoutMs: timeout }));
+  .transform(({ timeout, alertDebounce, stallAfter, ...rest }) => ({
+    ...rest,
+    timeoutMs: timeout,
+    alertDebounceMs: alertDebounce,
+    stallAfterMs: stallAfter,
+  }));
 
 export const ValidationConfig = z
   .strictObject({
@@ -691,6 +704,12 @@ export const KaizenConfigInput = z
       .default('.kaizen')
       .describe('where the SQLite store and reports live, relative to this file (default .kaizen)'),
     timeZone: TimeZone,
+    lessonsDir: z
+      .string()
+      .optional()
+      .describe(
+        "this system's own lessons (one YAML file each), relative to this file; the shipped seed lessons are always read",
+      ),
     target: Target.optional().describe('the target system (single-target form; use targets for several)'),
     signals: z.array(SignalConfig).optional().describe('signals of the single target'),
     targets: z.array(TargetWithSignals).optional().describe('several targets, each with its own signals'),

@@ -2,6 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { KaizenConfig, TargetConfig } from '../config/schema.js';
+import { loadLessons } from '../learn/lesson-files.js';
+import type { Lesson } from '../propose/context/lesson.js';
 import { fingerprint, type Proposal } from '../propose/proposal.js';
 import type { Store } from '../store/index.js';
 import { CHECKS } from './checks/index.js';
@@ -22,6 +24,7 @@ export function protectedPaths(config: KaizenConfig, target: TargetConfig): Prot
     { path: path.dirname(DEFAULT_POLICY_FILE), why: "kaizen's guard policies" },
     { path: path.join(INSTALL_ROOT, 'lessons'), why: "kaizen's lessons" },
   ];
+  if (config.lessonsDir) list.push({ path: config.lessonsDir, why: "kaizen's lessons" });
   for (const file of [config.guard.policy, target.guardPolicy]) {
     if (file) list.push({ path: file, why: 'a kaizen guard policy' });
   }
@@ -57,6 +60,8 @@ export interface GuardInput {
   policy: GuardPolicy;
   interventionId?: string;
   approvedBy?: string;
+  /** Default: loaded from the shipped lessons and the config's lessonsDir. */
+  lessons?: readonly Lesson[];
 }
 
 /**
@@ -75,6 +80,7 @@ export function runGuard(deps: { store: Store; now: number }, input: GuardInput)
     now: deps.now,
     timeZone: input.config.timeZone,
     protectedPaths: protectedPaths(input.config, input.target),
+    lessons: input.lessons ?? loadLessons(input.config).lessons,
     ...(input.interventionId ? { interventionId: input.interventionId } : {}),
     ...(input.approvedBy ? { approvedBy: input.approvedBy } : {}),
   };

@@ -1,4 +1,5 @@
 import type { TargetConfig } from '../config/schema.js';
+import type { Lesson } from '../propose/context/lesson.js';
 import type { Proposal, Risk } from '../propose/proposal.js';
 import type { Store } from '../store/index.js';
 import type { GuardPolicy } from './policy.js';
@@ -33,6 +34,8 @@ export interface GuardContext {
   now: number;
   timeZone: string;
   protectedPaths: ProtectedPath[];
+  /** The lessons in force (shipped and the system's own); the lessons check reads the active ones. */
+  lessons: readonly Lesson[];
   /** The intervention being guarded, left out of its own counts. */
   interventionId?: string;
   /** A person approved it (from the backlog). */

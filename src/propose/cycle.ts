@@ -11,7 +11,10 @@ import { buildDigest } from '../observe/digest.js';
 import { startOfDay } from '../util/time.js';
 import { CircuitBreaker } from './breaker.js';
 import { buildContext, type ProposerContext } from './context/builder.js';
+import type { Lesson } from './context/lesson.js';
+import { loadLessons } from '../learn/lesson-files.js';
 import { loadPrompt } from './prompt.js';
+import { runScans } from './scan.js';
 import { createProvider, selectProvider } from './providers/index.js';
 import { rulesProvider } from './rules/provider.js';
 import { completeValidated, jsonSchemaOf, ProposalBatch, PROPOSAL_BATCH_SCHEMA_NAME } from './structured.js';
@@ -38,8 +41,16 @@ export interface ProposeCycleResult {
   notes: string[];
 }
 
-/** Build what the proposer reads: the context (under the token budget) and the rendered prompt. */
-export function buildProposerInput(deps: ProposeDeps, target: TargetConfig) {
+/**
+ * Build what the proposer reads: the context (under the token budget) and the rendered prompt.
+ * `lessons`: the lessons to match against the target (default: the shipped ones and the config's
+ * lessonsDir); their scan rules run over the repo and their hits become findings.
+ */
+export function buildProposerInput(
+  deps: ProposeDeps,
+  target: TargetConfig,
+  options: { lessons?: readonly Lesson[] } = {},
+) {
   const { store, clock, config } = deps;
   const now = clock.now();
   const policy = loadPolicy(config, target);
@@ -51,17 +62,24 @@ export function buildProposerInput(deps: ProposeDeps, target: TargetConfig) {
     return f ? [{ area: a, until: f.until, interventions: f.interventions }] : [];
   });
   const prompt = loadPrompt('proposer');
+  const lessons = options.lessons ?? loadLessons(config).lessons;
+  const scans = lessons.flatMap((l) =>
+    l.status === 'active' && l.scan ? [{ lesson: l.id, ...l.scan }] : [],
+  );
+  const findings = scans.length
+    ? runScans(target.repoPath, scans, { blockedGlobs: policy.blockedPaths })
+    : [];
   const context = buildContext({
     target,
     digest: buildDigest(deps, target, { staleAfterMs: 3 * config.schedule.observeMs }),
-    lessons: [],
+    lessons,
     interventions,
     frozenAreas,
     budget: {
       used: store.interventions.countAppliesSince(target.name, startOfDay(now, config.timeZone)),
       limit: policy.dailyBudget,
     },
-    findings: [],
+    findings,
     files: repoFiles(target.repoPath),
     blockedPaths: policy.blockedPaths,
     // The template and the answer need room of their own.
@@ -69,7 +87,7 @@ export function buildProposerInput(deps: ProposeDeps, target: TargetConfig) {
     now,
     env: (deps.env ?? process.env) as Record<string, string | undefined>,
   });
-  return { prompt, context, text: prompt.render({ context: context.text }) };
+  return { prompt, context, lessons, text: prompt.render({ context: context.text }) };
 }
 
 /**
@@ -99,6 +117,7 @@ export async function proposeCycle(
   if (options.dryRun) return result;
 
   let proposals: unknown[] | undefined;
+  let usage: { inputTokens: number; outputTokens: number; latencyMs: number } | undefined;
   const provider = createProvider(selection, env, {
     clock,
     ...(config.proposer.baseUrl ? { baseUrl: config.proposer.baseUrl } : {}),
@@ -154,6 +173,11 @@ export async function proposeCycle(
             ...(a.problems.length ? { detail: a.problems.join('; '), raw: a.raw } : {}),
           });
         }
+        usage = {
+          inputTokens: answer.attempts.reduce((n, a) => n + a.usage.inputTokens, 0),
+          outputTokens: answer.attempts.reduce((n, a) => n + a.usage.outputTokens, 0),
+          latencyMs: answer.attempts.reduce((n, a) => n + a.latencyMs, 0),
+        };
         if (answer.ok) {
           proposals = answer.value.proposals;
           if (answer.value.notes) result.notes.push(`model: ${answer.value.notes}`);
@@ -183,7 +207,13 @@ export async function proposeCycle(
   const origin = provider && proposals ? `${selection.id}:${result.provider.model}` : 'rules';
   if (!proposals) {
     const lastFired = lastFiredRules(deps, target.name);
-    const rules = rulesProvider.propose({ store, target, now: clock.now(), lastFired });
+    const rules = rulesProvider.propose({
+      store,
+      target,
+      now: clock.now(),
+      lastFired,
+      lessons: input.lessons,
+    });
     proposals = rules.proposals;
     result.notes.push(...rules.notes);
     for (const f of rules.fired) {
@@ -197,9 +227,25 @@ export async function proposeCycle(
 
   for (const proposal of proposals) {
     try {
-      result.submitted.push(
-        await submitProposal(deps, { target: target.name, proposal, origin, actor: 'kaizen' }),
-      );
+      const submitted = await submitProposal(deps, {
+        target: target.name,
+        proposal,
+        origin,
+        actor: 'kaizen',
+      });
+      result.submitted.push(submitted);
+      // Which prompt and model produced it: the meta-review breaks calibration down by these.
+      store.events.append(clock.now(), {
+        kind: 'proposal_origin',
+        target: target.name,
+        interventionId: submitted.intervention.id,
+        data: {
+          provider: origin === 'rules' ? 'rules' : selection.id,
+          model: origin === 'rules' ? null : (result.provider.model ?? null),
+          promptVersion: input.prompt.version,
+          ...(origin === 'rules' ? {} : (usage ?? {})),
+        },
+      });
     } catch (err) {
       if (!(err instanceof ProposalInvalidError)) throw err;
       result.invalid.push(err.message);

@@ -25,6 +25,8 @@ import { canaryCheck } from './canary.js';
 import { concurrencyCheck } from './concurrency.js';
 import { dedupCheck } from './dedup.js';
 import { repeatCheck } from './repeat.js';
+import { lessonsCheck } from './lessons.js';
+import { Lesson } from '../../propose/context/lesson.js';
 import { freezeCheck } from './freeze.js';
 import { kindCheck } from './kind.js';
 import { pathCheck } from './path.js';
@@ -106,8 +108,9 @@ function ctx(e: Env, input: Record<string, unknown> = {}, extra: Partial<GuardCo
     now: NOW,
     timeZone: e.config.timeZone,
     protectedPaths: protectedPaths(e.config, e.target),
+    lessons: [],
     ...extra,
-  };
+  } as GuardContext;
 }
 
 /** An intervention created at `at` and walked through `states`, each step at `at`. */
@@ -489,6 +492,61 @@ describe('applies check', () => {
     expect(run(appliesCheck, ctx(e, editOf('src/app.js', "'bonjour'", "'hi'")))).toEqual(
       pass('applies cleanly to 1 file(s)'),
     );
+  });
+});
+
+describe('lessons check', () => {
+  const lesson = (id: string, extra: Record<string, unknown> = {}) =>
+    Lesson.parse({
+      id,
+      scope: 'cache',
+      when: 'latency rises with an empty cache',
+      prefer: 'warm the cache before raising its size',
+      because: 'a cold cache of any size misses',
+      falsifiable: 'true iff the hit rate rises within 10 minutes',
+      source: 'human',
+      status: 'active',
+      created_at: '2026-01-01',
+      ...extra,
+    });
+
+  it.each<[string, Record<string, unknown>, Lesson[], ReturnType<typeof pass> | ReturnType<typeof reject>]>([
+    [
+      'no lesson speaks to the change',
+      {},
+      [lesson('L1', { scope: 'db' })],
+      pass('no lesson speaks to this change'),
+    ],
+    ['a lesson on its area is cited', { citesLessons: ['L1'] }, [lesson('L1')], pass('addresses L1')],
+    [
+      'a lesson on its predicted signal is argued against',
+      { arguesAgainst: [{ lesson: 'L2', why: 'the cache is warm already' }] },
+      [lesson('L2', { scope: 'x', signals: ['latency_ms'] })],
+      pass('addresses L2'),
+    ],
+    [
+      'a retired lesson is not in force',
+      {},
+      [lesson('L3', { status: 'retired' })],
+      pass('no lesson speaks to this change'),
+    ],
+    [
+      'a lesson on its area is ignored',
+      {},
+      [lesson('L1')],
+      reject(
+        'ignores L1 (warm the cache before raising its size): follow a lesson and cite it (citesLessons), or argue against it (arguesAgainst) with why',
+      ),
+    ],
+    [
+      'a cited lesson does not exist',
+      { citesLessons: ['L9'] },
+      [lesson('L1', { scope: 'db' })],
+      reject('cites or argues against lessons that do not exist: L9'),
+    ],
+  ])('%s', (_name, input, lessons, verdict) => {
+    const e = env();
+    expect(run(lessonsCheck, ctx(e, input, { lessons }))).toEqual(verdict);
   });
 });
 

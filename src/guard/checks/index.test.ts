@@ -60,6 +60,7 @@ describe('the check registry', () => {
       'kind',
       'rollback',
       'applies',
+      'lessons',
       'repeat',
       'dedup',
       'freeze',

@@ -6,6 +6,7 @@ import { concurrencyCheck } from './concurrency.js';
 import { dedupCheck } from './dedup.js';
 import { freezeCheck } from './freeze.js';
 import { kindCheck } from './kind.js';
+import { lessonsCheck } from './lessons.js';
 import { pathCheck } from './path.js';
 import { repeatCheck } from './repeat.js';
 import { rollbackCheck } from './rollback.js';
@@ -20,6 +21,7 @@ export const CHECKS: readonly GuardCheck[] = [
   kindCheck,
   rollbackCheck,
   appliesCheck,
+  lessonsCheck,
   repeatCheck,
   dedupCheck,
   freezeCheck,

@@ -177,19 +177,24 @@ function assemble(
 ): ProposerContext {
   // Every part is rendered followed by "\n"; estimateTokens is additive over such parts.
   const cost = (part: string) => estimateTokens(part + '\n');
+  // No section can keep more than the whole budget, so items past that point are never
+  // redacted or costed: with thousands of matching lessons this is most of the work saved.
   const parts = drafts.map((d) => {
-    const items = d.items.map((i) => redact(i.trim()));
-    return {
-      draft: d,
-      heading: redact(d.heading),
-      items,
-      costs: items.map(cost),
-      kept: items.length,
-    };
+    const items: string[] = [];
+    const costs: number[] = [];
+    let sum = 0;
+    for (const raw of d.items) {
+      if (sum > budget) break;
+      const item = redact(raw.trim());
+      items.push(item);
+      costs.push(cost(item));
+      sum += costs.at(-1)!;
+    }
+    return { draft: d, heading: redact(d.heading), items, costs, total: d.items.length, kept: items.length };
   });
   const omittedLine = (p: (typeof parts)[number]) => {
-    if (p.items.length === 0) return '- none';
-    const n = p.items.length - p.kept;
+    if (p.total === 0) return '- none';
+    const n = p.total - p.kept;
     if (n === 0) return undefined;
     const what = `${p.kept === 0 ? '' : 'more lower-ranked '}item${n === 1 ? '' : 's'}`;
     return `- (${n} ${what} left out to fit the token budget)`;
@@ -224,7 +229,7 @@ function assemble(
       name: p.draft.name,
       tokens: costs[s]!,
       items: p.kept,
-      trimmed: p.items.length - p.kept,
+      trimmed: p.total - p.kept,
     });
     if (p.draft.ids) lessons.push(...p.draft.ids.slice(0, p.kept));
   });

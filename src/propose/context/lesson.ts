@@ -144,7 +144,19 @@ export function matchLessons(lessons: readonly Lesson[], situation: MatchSituati
 /** Whether a repo-relative path is one the lesson's scan rule looks at. */
 export function lessonPointsAt(lesson: Lesson, relPath: string): boolean {
   if (!lesson.scan) return false;
-  return picomatch(lesson.scan.files, { dot: true, nocase: true })(relPath);
+  return globMatcher(lesson.scan.files)(relPath);
+}
+
+/** Compiled globs, by pattern: many lessons share a few patterns, and compiling is the slow part. */
+const MATCHERS = new Map<string, (path: string) => boolean>();
+function globMatcher(glob: string): (path: string) => boolean {
+  let m = MATCHERS.get(glob);
+  if (!m) {
+    if (MATCHERS.size > 10_000) MATCHERS.clear();
+    m = picomatch(glob, { dot: true, nocase: true });
+    MATCHERS.set(glob, m);
+  }
+  return m;
 }
 
 function unique<T>(xs: readonly T[]): T[] {

@@ -21,5 +21,8 @@ CREATE TABLE llm_calls (
   raw             TEXT                     -- the raw output of an invalid answer, kept for audit
 );
 CREATE INDEX llm_calls_by_time ON llm_calls (t);
+
+-- The daily apply budget counts entries into applying by time.
+CREATE INDEX transitions_by_state_time ON intervention_transitions (to_state, at);
 `,
 };
