@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { HealthProbe } from '../config/schema.js';
 import { walkJsonPath } from '../observe/sources/http-json.js';
+import { describeFetchFailure } from '../util/network-errors.js';
 import { errorCode } from '../observe/sources/support.js';
 
 /*
@@ -92,7 +93,9 @@ async function probeOnce(probe: HealthProbe, clock: Clock, abort?: AbortSignal):
       : { at, ok: false, status, latencyMs, failure: failures.join('; ') };
   } catch (err) {
     if (abort?.aborted) throw abort.reason;
-    const failure = timeout.aborted ? `timed out after ${probe.timeoutMs} ms` : describeNetworkError(err);
+    const failure = timeout.aborted
+      ? `timed out after ${probe.timeoutMs} ms`
+      : describeFetchFailure(err, errorCode);
     return { at, ok: false, ...(status === undefined ? {} : { status }), latencyMs: elapsed(), failure };
   }
 }
@@ -143,34 +146,4 @@ function checkJson(body: string, expect: Record<string, string | number | boolea
 function show(v: unknown): string {
   const text = JSON.stringify(v) ?? String(v);
   return text.length > 60 ? `${text.slice(0, 60)}…` : text;
-}
-
-const NETWORK_ERRORS: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset by the server',
-  ENOTFOUND: 'host name not found',
-  EAI_AGAIN: 'host name lookup failed (DNS unavailable?)',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ETIMEDOUT: 'connection timed out',
-  UND_ERR_SOCKET: 'the server closed the connection',
-  UND_ERR_HEADERS_TIMEOUT: 'no response headers in time',
-  UND_ERR_BODY_TIMEOUT: 'the response body stalled',
-  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed TLS certificate',
-  CERT_HAS_EXPIRED: 'TLS certificate has expired',
-  ERR_TLS_CERT_ALTNAME_INVALID: 'TLS certificate does not match the host name',
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS certificate cannot be verified',
-};
-
-function describeNetworkError(err: unknown): string {
-  const code = errorCode(err);
-  if (code) return `${NETWORK_ERRORS[code] ?? deepestMessage(err)} (${code})`;
-  return deepestMessage(err);
-}
-
-function deepestMessage(err: unknown): string {
-  let current: unknown = err;
-  for (let i = 0; i < 5 && current instanceof Error && current.cause instanceof Error; i++)
-    current = current.cause;
-  return current instanceof Error ? current.message : String(current);
 }

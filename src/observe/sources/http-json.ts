@@ -1,15 +1,8 @@
+import { describeFetchFailure } from '../../util/network-errors.js';
 import { STATUS_CODES } from 'node:http';
 import { SourceError } from '../../errors.js';
 import type { SignalSource, SourceContext } from './types.js';
-import {
-  abortError,
-  errorCode,
-  errorMessage,
-  listSome,
-  parseNumber,
-  quote,
-  withDefaultHeader,
-} from './support.js';
+import { abortError, errorCode, listSome, parseNumber, quote, withDefaultHeader } from './support.js';
 
 /** A body larger than this is not a metrics answer; refuse it rather than buffer it. */
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -44,7 +37,7 @@ export async function httpGet(options: HttpGetOptions, ctx: SourceContext): Prom
   } catch (err) {
     if (ctx.abort.aborted) throw abortError(ctx.abort, what, options.timeoutMs);
     if (err instanceof SourceError) throw err;
-    throw new SourceError(`${what} failed: ${describeFetchFailure(err)}`, { cause: err });
+    throw new SourceError(`${what} failed: ${describeFetchFailure(err, errorCode)}`, { cause: err });
   }
 }
 
@@ -66,37 +59,6 @@ async function readBody(res: Response, what: string): Promise<string> {
     chunks.push(value);
   }
   return Buffer.concat(chunks).toString('utf8');
-}
-
-const NETWORK_ERRORS: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset by the server',
-  ENOTFOUND: 'host name not found',
-  EAI_AGAIN: 'host name lookup failed (DNS unavailable?)',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ETIMEDOUT: 'connection timed out',
-  UND_ERR_SOCKET: 'the server closed the connection',
-  UND_ERR_HEADERS_TIMEOUT: 'no response headers in time',
-  UND_ERR_BODY_TIMEOUT: 'the response body stalled',
-  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed TLS certificate',
-  CERT_HAS_EXPIRED: 'TLS certificate has expired',
-  ERR_TLS_CERT_ALTNAME_INVALID: 'TLS certificate does not match the host name',
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS certificate cannot be verified',
-};
-
-/** fetch() only says "fetch failed"; the useful part (ECONNREFUSED, ENOTFOUND, …) is in the cause. */
-function describeFetchFailure(err: unknown): string {
-  const code = errorCode(err);
-  if (code) return `${NETWORK_ERRORS[code] ?? deepestMessage(err)} (${code})`;
-  return deepestMessage(err);
-}
-
-function deepestMessage(err: unknown): string {
-  let current: unknown = err;
-  for (let i = 0; i < 5 && current instanceof Error && current.cause instanceof Error; i++)
-    current = current.cause;
-  return errorMessage(current);
 }
 
 type PathStep = { key: string } | { index: number };
