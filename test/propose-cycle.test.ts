@@ -71,7 +71,14 @@ describe('a Propose cycle with a model', () => {
   it('sends the context through the SDK, applies a valid proposal, records usage, and never sends a planted key', async () => {
     const llm = await startFakeLlm();
     llms.push(llm);
-    const s = await scene({ proposer: { provider: 'anthropic', baseUrl: llm.url, model: 'claude-test' } });
+    const s = await scene({
+      proposer: {
+        provider: 'anthropic',
+        baseUrl: llm.url,
+        model: 'claude-shared',
+        models: { propose: 'claude-test', distill: 'claude-cheap' },
+      },
+    });
     s.fx.write('notes.yaml', `# ops notes\napi_key: ${FAKE_KEY}\n`);
     s.fx.git('add', 'notes.yaml');
     s.fx.git('commit', '-qm', 'notes');
@@ -89,6 +96,7 @@ describe('a Propose cycle with a model', () => {
     expect(
       r.submitted.map((x) => [x.intervention.proposal.title, x.intervention.state, x.intervention.origin]),
     ).toEqual([['Model: enable the cache', 'applied', 'anthropic:claude-test']]);
+    expect((llm.requests[0]!.body as { model: string }).model).toBe('claude-test');
     const body = JSON.stringify(llm.requests[0]!.body);
     expect(body).toContain('notes.yaml');
     expect(body).not.toContain(FAKE_KEY);

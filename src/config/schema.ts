@@ -591,7 +591,18 @@ export const ProposerConfig = z
       .describe(
         'auto: anthropic with ANTHROPIC_API_KEY, else openai with OPENAI_API_KEY, else the offline rules engine (default auto)',
       ),
-    model: z.string().optional().describe('model for proposing (provider default when unset)'),
+    model: z
+      .string()
+      .optional()
+      .describe('model for every task without its own in `models` (provider default when unset)'),
+    models: z
+      .strictObject({
+        propose: z.string().optional().describe('model that proposes interventions'),
+        distill: z.string().optional().describe('model of the nightly distiller'),
+        review: z.string().optional().describe('model of the weekly meta-review narrative'),
+      })
+      .default({})
+      .describe('a model per task, so routine work can use a cheaper tier (each falls back to `model`)'),
     baseUrl: HttpUrl.optional().describe('API base URL, e.g. a local OpenAI-compatible server'),
     contextTokens: z
       .number()

@@ -15,7 +15,7 @@ import type { Lesson } from './context/lesson.js';
 import { loadLessons } from '../learn/lesson-files.js';
 import { loadPrompt } from './prompt.js';
 import { runScans } from './scan.js';
-import { createProvider, selectProvider } from './providers/index.js';
+import { createProvider, modelFor, selectProvider } from './providers/index.js';
 import { rulesProvider } from './rules/provider.js';
 import { completeValidated, jsonSchemaOf, ProposalBatch, PROPOSAL_BATCH_SCHEMA_NAME } from './structured.js';
 
@@ -123,8 +123,7 @@ export async function proposeCycle(
     ...(config.proposer.baseUrl ? { baseUrl: config.proposer.baseUrl } : {}),
   });
   if (provider) {
-    const model =
-      config.proposer.model ?? (selection.id === 'anthropic' ? 'claude-sonnet-4-5' : 'gpt-4.1-mini');
+    const model = modelFor(config.proposer, provider.id, 'propose');
     result.provider.model = model;
     const used = store.usage.tokensSince(target.name, startOfDay(clock.now(), config.timeZone));
     if (used >= config.proposer.dailyTokens) {

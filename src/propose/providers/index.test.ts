@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SystemClock } from '../../clock.js';
 import { KaizenError } from '../../errors.js';
-import { createProvider, selectProvider } from './index.js';
+import { createProvider, modelFor, selectProvider } from './index.js';
 
 const ANT = 'sk-ant-secret-value';
 const OAI = 'sk-openai-secret-value';
@@ -82,5 +82,15 @@ describe('createProvider', () => {
     expect(
       createProvider({ id: 'openai', why: '' }, {}, { clock, baseUrl: 'http://127.0.0.1:1/v1' })?.id,
     ).toBe('openai');
+  });
+});
+
+describe('modelFor', () => {
+  it('uses the task’s own model, else the shared model, else the provider default', () => {
+    const config = { model: 'shared', models: { distill: 'cheap' } };
+    expect(modelFor(config, 'anthropic', 'distill')).toBe('cheap');
+    expect(modelFor(config, 'anthropic', 'propose')).toBe('shared');
+    expect(modelFor({}, 'anthropic', 'review')).toBe('claude-sonnet-4-5');
+    expect(modelFor({ models: {} }, 'openai', 'propose')).toBe('gpt-4.1-mini');
   });
 });

@@ -78,6 +78,23 @@ export function selectProvider(config: ProviderConfig, env: ProviderEnv = proces
   }
 }
 
+/** The tasks that call a model; each may use its own (cheaper) model. */
+export type ModelTask = 'propose' | 'distill' | 'review';
+
+const DEFAULT_MODEL: Record<ProviderId, string> = {
+  anthropic: 'claude-sonnet-4-5',
+  openai: 'gpt-4.1-mini',
+};
+
+/** The model for a task: its own setting, else the shared `model`, else the provider's default. */
+export function modelFor(
+  config: { model?: string | undefined; models?: Partial<Record<ModelTask, string | undefined>> },
+  provider: ProviderId,
+  task: ModelTask,
+): string {
+  return config.models?.[task] ?? config.model ?? DEFAULT_MODEL[provider];
+}
+
 export interface CreateProviderOptions {
   clock: Clock;
   baseUrl?: string;
