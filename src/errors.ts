@@ -27,7 +27,15 @@ export type ErrorCode =
   | 'LLM_TIMEOUT'
   | 'LLM_REJECTED'
   | 'LLM_ABORTED'
-  | 'BREAKER_OPEN';
+  | 'BREAKER_OPEN'
+  | 'LESSON_INVALID'
+  | 'LESSON_EXISTS'
+  | 'KEY_EXISTS'
+  | 'KEY_MISSING'
+  | 'SIGNATURE_INVALID'
+  | 'SYNC_FAILED'
+  | 'DISTILL_FAILED'
+  | 'REPORT_FAILED';
 
 export interface KaizenErrorOptions {
   cause?: unknown;

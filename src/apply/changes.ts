@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { writeAtomic } from '../util/atomic-file.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -577,51 +577,6 @@ function reresolve(repoRoot: string, edit: FileEdit): string {
     );
   }
   return abs;
-}
-
-function writeAtomic(abs: string, content: string): void {
-  const dir = path.dirname(abs);
-  let mode: number | undefined;
-  try {
-    mode = fs.lstatSync(abs).mode & 0o7777;
-  } catch (err) {
-    if (errCode(err) !== 'ENOENT') throw err;
-  }
-  fs.mkdirSync(dir, { recursive: true });
-  // Hidden, recognisable, and short enough that a long file name still leaves room for it.
-  const tmp = path.join(
-    dir,
-    `.${path.basename(abs).slice(0, 64)}.kaizen-${randomBytes(6).toString('hex')}.tmp`,
-  );
-  const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
-  const fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | (O_NOFOLLOW ?? 0), 0o666);
-  try {
-    try {
-      if (mode !== undefined) fs.fchmodSync(fd, mode); // keep an executable script executable
-      fs.writeFileSync(fd, content, 'utf8');
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, abs);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-  syncDirectory(dir);
-}
-
-/** Make the rename durable. Not every platform can fsync a folder; that is not an error. */
-function syncDirectory(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    // EISDIR / EINVAL / EPERM on some file systems
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
 }
 
 function formatBytes(n: number): string {

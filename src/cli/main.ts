@@ -166,6 +166,78 @@ function buildProgram(io: Io): Command {
     .addOption(jsonOption())
     .action(async (opts) => (await import('./usage.js')).run(opts, io));
 
+  const lessons = program
+    .command('lessons')
+    .description('list the lessons (shipped, distilled, added, imported), filtered by scope, status or source')
+    .option('--scope <scope>', 'only lessons with this scope')
+    .option('--status <status>', 'only active or retired lessons')
+    .option('--source <source>', 'only human, distilled or imported lessons')
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .action(async (opts) => (await import('./lessons.js')).list(opts, io));
+  lessons
+    .command('show')
+    .description('show one lesson whole, with where its file is and the interventions that cited it')
+    .argument('<id>', 'lesson id, e.g. L0007')
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .action(async (id, opts) => (await import('./lessons.js')).show(id, opts, io));
+  lessons
+    .command('add')
+    .description("validate a lesson file and add it to this system's lessons folder")
+    .argument('<file>', 'a YAML lesson file')
+    .option('--replace', 'replace a lesson with the same id')
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .action(async (file, opts) => (await import('./lessons.js')).add(file, opts, io));
+  lessons
+    .command('retire')
+    .description('retire a lesson, saying why: it stops matching, and stays on file')
+    .argument('<id>', 'lesson id')
+    .requiredOption('--why <reason>', 'why it no longer applies (kept in the lesson)')
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .action(async (id, opts) => (await import('./lessons.js')).retire(id, opts, io));
+  lessons
+    .command('export')
+    .description('sign lessons not yet exported (Ed25519) and write them to the outbox')
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .action(async (opts) => (await import('./lessons-exchange.js')).exportLessons(opts, io));
+  lessons
+    .command('sync')
+    .description("push the outbox to the shared git branch and import peers' lessons whose signatures verify")
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .action(async (opts) => (await import('./lessons-exchange.js')).sync(opts, io));
+
+  program
+    .command('keys')
+    .description('the Ed25519 key pair that signs exported lessons')
+    .command('init')
+    .description('make the key pair (refuses to overwrite one) and print the public key to share')
+    .option('-f, --force', 'replace an existing key pair')
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .action(async (opts) => (await import('./keys.js')).init(opts, io));
+
+  program
+    .command('distill')
+    .description('run the distiller now: turn finished interventions into lessons and retirements')
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .action(async (opts) => (await import('./distill.js')).run(opts, io));
+
+  program
+    .command('report')
+    .description('write reports')
+    .command('weekly')
+    .description('write the weekly meta-review (HTML and Markdown) into the reports folder')
+    .option('-w, --week <week>', 'ISO week such as 2026-W47 (default: the last complete week)')
+    .addOption(configOption())
+    .addOption(jsonOption())
+    .action(async (opts) => (await import('./report.js')).weekly(opts, io));
+
   program
     .command('recover')
     .description('finish or undo applies a crash interrupted (every applying command also does this first)')

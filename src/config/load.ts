@@ -76,7 +76,7 @@ function normalise(input: KaizenConfigInput, configPath: string): KaizenConfig {
     guard: { ...guard, ...(guard.policy ? { policy: path.resolve(baseDir, guard.policy) } : {}) },
     configPath: path.resolve(configPath),
     dataDir: path.resolve(baseDir, dataDir),
-    ...(lessonsDir ? { lessonsDir: path.resolve(baseDir, lessonsDir) } : {}),
+    lessonsDir: lessonsDir ? path.resolve(baseDir, lessonsDir) : path.resolve(baseDir, dataDir, 'lessons'),
     targets: list.map((t) => ({
       ...t,
       repoPath: path.resolve(baseDir, t.repo),

@@ -719,7 +719,7 @@ export const KaizenConfigInput = z
       .string()
       .optional()
       .describe(
-        "this system's own lessons (one YAML file each), relative to this file; the shipped seed lessons are always read",
+        "this system's own lessons (one YAML file each: distilled, imported, added or retired here), relative to this file; the shipped seed lessons are always read too (default <dataDir>/lessons)",
       ),
     target: Target.optional().describe('the target system (single-target form; use targets for several)'),
     signals: z.array(SignalConfig).optional().describe('signals of the single target'),
@@ -796,10 +796,15 @@ export type TargetConfig = z.infer<typeof TargetWithSignals> & {
 };
 
 /** The config after validation: paths made absolute, the single-target form folded into `targets`. */
-export type KaizenConfig = Omit<KaizenConfigInput, 'target' | 'signals' | 'targets' | 'dataDir'> & {
+export type KaizenConfig = Omit<
+  KaizenConfigInput,
+  'target' | 'signals' | 'targets' | 'dataDir' | 'lessonsDir'
+> & {
   /** Absolute path of the config file it came from. */
   configPath: string;
   /** Absolute path of the data folder. */
   dataDir: string;
+  /** Absolute path of this system's own lessons folder. */
+  lessonsDir: string;
   targets: TargetConfig[];
 };

@@ -4,6 +4,7 @@ import { DB_FILE, openDb, type Db, type OpenOptions } from './db.js';
 import { EventLog } from './events.js';
 import { IntentStore } from './intents.js';
 import { InterventionStore } from './interventions.js';
+import { LessonIndex } from './lessons.js';
 import { SampleStore } from './samples.js';
 import { SourceStateStore } from './source-state.js';
 import { UsageStore } from './usage.js';
@@ -19,6 +20,7 @@ export interface Store {
   interventions: InterventionStore;
   intents: IntentStore;
   usage: UsageStore;
+  lessons: LessonIndex;
   close(): void;
 }
 
@@ -35,6 +37,7 @@ export function openStore(dataDir: string, options: OpenOptions = {}): Store {
     interventions: new InterventionStore(db),
     intents: new IntentStore(db),
     usage: new UsageStore(db),
+    lessons: new LessonIndex(db),
     close: () => db.close(),
   };
 }

@@ -58,6 +58,11 @@ export const Lesson = z.strictObject({
   evidence: z.array(z.string()).default([]),
   status: z.enum(['active', 'retired']),
   created_at: DateText,
+  /** When and why it was retired (`kaizen lessons retire`, or the distiller). */
+  retired_at: DateText.optional(),
+  retired_why: Text.optional(),
+  /** For `source: imported`: the fingerprint of the trusted key whose signature verified. */
+  imported_from: z.string().min(1).optional(),
   signals: z.array(z.string().min(1)).optional(),
   areas: z.array(z.string().min(1)).optional(),
   scan: LessonScan.optional(),
