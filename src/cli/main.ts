@@ -166,9 +166,13 @@ function buildProgram(io: Io): Command {
     .addOption(jsonOption())
     .action(async (opts) => (await import('./usage.js')).run(opts, io));
 
+  // Its subcommands read options through optsWithGlobals: commander hands -c/--json given after a
+  // subcommand to `lessons` itself, which declares them too.
   const lessons = program
     .command('lessons')
-    .description('list the lessons (shipped, distilled, added, imported), filtered by scope, status or source')
+    .description(
+      'list the lessons (shipped, distilled, added, imported), filtered by scope, status or source',
+    )
     .option('--scope <scope>', 'only lessons with this scope')
     .option('--status <status>', 'only active or retired lessons')
     .option('--source <source>', 'only human, distilled or imported lessons')
@@ -181,35 +185,47 @@ function buildProgram(io: Io): Command {
     .argument('<id>', 'lesson id, e.g. L0007')
     .addOption(configOption())
     .addOption(jsonOption())
-    .action(async (id, opts) => (await import('./lessons.js')).show(id, opts, io));
+    .action(async (id, _o, cmd: Command) =>
+      (await import('./lessons.js')).show(id, cmd.optsWithGlobals(), io),
+    );
   lessons
     .command('add')
     .description("validate a lesson file and add it to this system's lessons folder")
     .argument('<file>', 'a YAML lesson file')
     .option('--replace', 'replace a lesson with the same id')
+    .addOption(byOption())
     .addOption(configOption())
     .addOption(jsonOption())
-    .action(async (file, opts) => (await import('./lessons.js')).add(file, opts, io));
+    .action(async (file, _o, cmd: Command) =>
+      (await import('./lessons.js')).add(file, cmd.optsWithGlobals(), io),
+    );
   lessons
     .command('retire')
     .description('retire a lesson, saying why: it stops matching, and stays on file')
     .argument('<id>', 'lesson id')
     .requiredOption('--why <reason>', 'why it no longer applies (kept in the lesson)')
+    .addOption(byOption())
     .addOption(configOption())
     .addOption(jsonOption())
-    .action(async (id, opts) => (await import('./lessons.js')).retire(id, opts, io));
+    .action(async (id, _o, cmd: Command) =>
+      (await import('./lessons.js')).retire(id, cmd.optsWithGlobals(), io),
+    );
   lessons
     .command('export')
     .description('sign lessons not yet exported (Ed25519) and write them to the outbox')
     .addOption(configOption())
     .addOption(jsonOption())
-    .action(async (opts) => (await import('./lessons-exchange.js')).exportLessons(opts, io));
+    .action(async (_o, cmd: Command) =>
+      (await import('./lessons-exchange.js')).exportLessons(cmd.optsWithGlobals(), io),
+    );
   lessons
     .command('sync')
     .description("push the outbox to the shared git branch and import peers' lessons whose signatures verify")
     .addOption(configOption())
     .addOption(jsonOption())
-    .action(async (opts) => (await import('./lessons-exchange.js')).sync(opts, io));
+    .action(async (_o, cmd: Command) =>
+      (await import('./lessons-exchange.js')).sync(cmd.optsWithGlobals(), io),
+    );
 
   program
     .command('keys')

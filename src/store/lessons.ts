@@ -79,8 +79,7 @@ export class LessonIndex {
 
   get(id: string): IndexedLesson | undefined {
     const row = this.db.prepare('SELECT body, file, origin, indexed_at FROM lessons WHERE id = ?').get(id) as
-      | Row
-      | undefined;
+      Row | undefined;
     return row ? toIndexed(row) : undefined;
   }
 }
