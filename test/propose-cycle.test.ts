@@ -185,7 +185,8 @@ describe('lessons in a Propose cycle', () => {
     const loaded = loadLessons(s.rt.config);
     const r = await proposeCycle({ ...s.rt, env: { ANTHROPIC_API_KEY: 'k' } }, s.target);
 
-    expect(loaded.lessons.map((l) => l.id)).toEqual(['L0001']);
+    // The folder's own lessons (the shipped seed lessons are read as well; a local L0001 replaces the shipped one).
+    expect(loaded.files.filter((f) => f.origin === 'local').map((f) => f.lesson.id)).toEqual(['L0001']);
     expect(loaded.problems).toEqual([
       { file: `${dir}/broken.yaml`, problem: expect.stringMatching(/^not valid YAML: /) },
     ]);
