@@ -4,7 +4,7 @@ import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { describeValue } from '../util/duration.js';
-import { KaizenConfigInput, formatPath, type KaizenConfig } from './schema.js';
+import { KaizenConfigInput, formatPath, resolveGitLocation, type KaizenConfig } from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = 'kaizen.yaml';
 
@@ -69,7 +69,7 @@ export function parseConfig(text: string, configPath: string): KaizenConfig {
 
 function normalise(input: KaizenConfigInput, configPath: string): KaizenConfig {
   const baseDir = path.dirname(path.resolve(configPath));
-  const { target, signals, targets, dataDir, guard, lessonsDir, ...rest } = input;
+  const { target, signals, targets, dataDir, guard, lessonsDir, exchange, ...rest } = input;
   const list = targets ?? (target ? [{ ...target, signals: signals ?? [] }] : []);
   return {
     ...rest,
@@ -77,6 +77,12 @@ function normalise(input: KaizenConfigInput, configPath: string): KaizenConfig {
     configPath: path.resolve(configPath),
     dataDir: path.resolve(baseDir, dataDir),
     lessonsDir: lessonsDir ? path.resolve(baseDir, lessonsDir) : path.resolve(baseDir, dataDir, 'lessons'),
+    exchange: {
+      ...exchange,
+      ...(exchange.repo ? { repo: resolveGitLocation(baseDir, exchange.repo) } : {}),
+      keyDir: path.resolve(baseDir, exchange.keyDir ?? path.join(dataDir, 'keys')),
+      outbox: path.resolve(baseDir, exchange.outbox ?? path.join(dataDir, 'outbox')),
+    },
     targets: list.map((t) => ({
       ...t,
       repoPath: path.resolve(baseDir, t.repo),

@@ -1,5 +1,7 @@
+import path from 'node:path';
 import { Cron } from 'croner';
 import { z } from 'zod';
+import { fingerprintOf, parsePublicKey } from '../learn/exchange/keys.js';
 import { CHANGE_KINDS, Proposal, RISKS } from '../propose/proposal.js';
 import { Duration, describeValue } from '../util/duration.js';
 
@@ -693,6 +695,93 @@ export const ServerConfig = z.strictObject({
     ),
 });
 
+const TrustedKey = z
+  .strictObject({
+    name: z
+      .string()
+      .trim()
+      .min(1)
+      .max(64)
+      .describe('what people call the peer system, e.g. shop-eu; used in messages'),
+    publicKey: z
+      .string()
+      .min(1)
+      .describe('its Ed25519 public key: the base64 text its `kaizen keys init` printed (or a PEM block)'),
+  })
+  .transform((k, ctx) => {
+    try {
+      return { ...k, fingerprint: fingerprintOf(parsePublicKey(k.publicKey)) };
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', path: ['publicKey'], message: (e as Error).message });
+      return z.NEVER;
+    }
+  });
+
+export const ExchangeConfig = z
+  .strictObject({
+    repo: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'the shared git repository peers exchange signed lessons through: a URL, or a path relative to this file (`kaizen lessons sync` needs it)',
+      ),
+    branch: z
+      .string()
+      .regex(/^[A-Za-z0-9_][A-Za-z0-9._/-]*$/, 'expected a git branch name such as kaizen-lessons')
+      .refine((b) => !b.includes('..') && !b.endsWith('.lock') && !b.endsWith('/'), {
+        message: 'expected a git branch name such as kaizen-lessons',
+      })
+      .default('kaizen-lessons')
+      .describe('the branch of the shared repository that holds the lessons (default kaizen-lessons)'),
+    keyDir: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'where `kaizen keys init` keeps the signing key pair, relative to this file (default <dataDir>/keys)',
+      ),
+    outbox: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'where `kaizen lessons export` writes signed lessons, relative to this file (default <dataDir>/outbox)',
+      ),
+    trustedKeys: z
+      .array(TrustedKey)
+      .default([])
+      .superRefine((keys, ctx) => {
+        const seen = new Map<string, number>();
+        keys.forEach((k, i) => {
+          const prev = seen.get(k.fingerprint);
+          if (prev !== undefined)
+            ctx.addIssue({
+              code: 'custom',
+              path: [i, 'publicKey'],
+              message: `the same key as trustedKeys[${prev}]`,
+            });
+          seen.set(k.fingerprint, i);
+        });
+      })
+      .describe("peers whose signed lessons are imported; any other signer's lessons are refused"),
+    timeout: dur('2m', 'one git command against the shared repository is stopped after'),
+  })
+  .transform(({ timeout, ...rest }) => ({ ...rest, timeoutMs: timeout }));
+/** `exchange` after loading: paths absolute, keyDir and outbox defaulted under dataDir. */
+export type ExchangeConfig = Omit<z.infer<typeof ExchangeConfig>, 'keyDir' | 'outbox'> & {
+  keyDir: string;
+  outbox: string;
+};
+
+/** A git URL (`https://…`, `ssh://…`, `host:path`) as it is; a local path resolved against `baseDir`. */
+export function resolveGitLocation(baseDir: string, location: string): string {
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(location)) return location;
+  // scp-like `user@host:path`: a colon before the first slash (as git itself decides).
+  if (/^[^/\\]{2,}:/.test(location)) return location;
+  return path.resolve(baseDir, location);
+}
+
 const TimeZone = z
   .string()
   .superRefine((tz, ctx) => {
@@ -732,6 +821,7 @@ export const KaizenConfigInput = z
     validation: ValidationConfig.prefault({}).describe('how outcomes are judged'),
     notifications: NotificationsConfig.prefault({}).describe('where kaizen speaks'),
     server: ServerConfig.prefault({}).describe('HTTP server'),
+    exchange: ExchangeConfig.prefault({}).describe('sharing signed lessons with other kaizen systems'),
   })
   .superRefine((c, ctx) => {
     if (c.targets !== undefined && (c.target !== undefined || c.signals !== undefined)) {
@@ -798,8 +888,10 @@ export type TargetConfig = z.infer<typeof TargetWithSignals> & {
 /** The config after validation: paths made absolute, the single-target form folded into `targets`. */
 export type KaizenConfig = Omit<
   KaizenConfigInput,
-  'target' | 'signals' | 'targets' | 'dataDir' | 'lessonsDir'
+  'target' | 'signals' | 'targets' | 'dataDir' | 'lessonsDir' | 'exchange'
 > & {
+  /** Signed lesson exchange, with absolute keyDir and outbox. */
+  exchange: ExchangeConfig;
   /** Absolute path of the config file it came from. */
   configPath: string;
   /** Absolute path of the data folder. */

@@ -1,9 +1,11 @@
 import path from 'node:path';
 import { Catalog } from './catalog.js';
+import { DistillLog } from './distill.js';
 import { DB_FILE, openDb, type Db, type OpenOptions } from './db.js';
 import { EventLog } from './events.js';
 import { IntentStore } from './intents.js';
 import { InterventionStore } from './interventions.js';
+import { LessonExchangeLog } from './lesson-exchange.js';
 import { LessonIndex } from './lessons.js';
 import { SampleStore } from './samples.js';
 import { SourceStateStore } from './source-state.js';
@@ -21,6 +23,8 @@ export interface Store {
   intents: IntentStore;
   usage: UsageStore;
   lessons: LessonIndex;
+  distill: DistillLog;
+  exchange: LessonExchangeLog;
   close(): void;
 }
 
@@ -38,6 +42,8 @@ export function openStore(dataDir: string, options: OpenOptions = {}): Store {
     intents: new IntentStore(db),
     usage: new UsageStore(db),
     lessons: new LessonIndex(db),
+    distill: new DistillLog(db),
+    exchange: new LessonExchangeLog(db),
     close: () => db.close(),
   };
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { IllegalTransitionError, STATES, canTransition, type State } from '../loop/states.js';
 import { Proposal } from '../propose/proposal.js';
 import { NotFoundError } from '../errors.js';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 
 export const Actor = z.string().min(1).max(100);
@@ -93,6 +94,17 @@ export interface NewIntervention {
 export class InterventionStore {
   constructor(private readonly db: Db) {}
 
+  /** Prepared statements by SQL: compiling one costs more than running it on the hot paths. */
+  private readonly statements = new Map<string, Statement>();
+  private cached(sql: string): Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
+
   create(input: NewIntervention, now: number): Intervention {
     const run = this.db.transaction(() => {
       const targetId = this.db.prepare('SELECT id FROM targets WHERE name = ?').pluck().get(input.target) as
@@ -130,14 +142,14 @@ export class InterventionStore {
   }
 
   get(id: string): Intervention {
-    const row = this.db.prepare(`${SELECT} WHERE i.id = ?`).get(id) as Record<string, unknown> | undefined;
+    const row = this.cached(`${SELECT} WHERE i.id = ?`).get(id) as Record<string, unknown> | undefined;
     if (!row)
       throw new NotFoundError(`no intervention ${id}; "kaizen backlog" and "kaizen status" list them`);
     return parseRow(row);
   }
 
   find(id: string): Intervention | undefined {
-    const row = this.db.prepare(`${SELECT} WHERE i.id = ?`).get(id) as Record<string, unknown> | undefined;
+    const row = this.cached(`${SELECT} WHERE i.id = ?`).get(id) as Record<string, unknown> | undefined;
     return row ? parseRow(row) : undefined;
   }
 
@@ -169,9 +181,7 @@ export class InterventionStore {
       params.push(filter.since);
     }
     const sql = `${SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY i.created_at DESC, i.id DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...params, filter.limit ?? 1000) as Record<string, unknown>[]).map(
-      parseRow,
-    );
+    return (this.cached(sql).all(...params, filter.limit ?? 1000) as Record<string, unknown>[]).map(parseRow);
   }
 
   /**
@@ -224,6 +234,39 @@ export class InterventionStore {
       .pluck()
       .get(id, state) as number | null;
     return at ?? undefined;
+  }
+
+  /** The last `limit` of an area's interventions in `states`, by last change, newest first: id and state only. */
+  latestInArea(
+    target: string,
+    area: string,
+    states: readonly State[],
+    limit: number,
+  ): { id: string; state: State; updatedAt: number }[] {
+    return this.cached(
+      `SELECT i.id, i.state, i.updated_at AS updatedAt FROM interventions i JOIN targets t ON t.id = i.target_id
+         WHERE t.name = ? AND i.area = ? AND i.state IN (${states.map(() => '?').join(', ') || "''"})
+         ORDER BY i.updated_at DESC, i.id DESC LIMIT ?`,
+    ).all(target, area, ...states, limit) as { id: string; state: State; updatedAt: number }[];
+  }
+
+  /**
+   * Interventions that reached one of `states` in (since, until], with when: the distiller's and
+   * the report's view of "finished this period". Oldest first; ties by id.
+   */
+  enteredBetween(
+    states: readonly State[],
+    since: number,
+    until: number,
+  ): { intervention: Intervention; state: State; at: number }[] {
+    const rows = this.db
+      .prepare(
+        `SELECT tr.intervention_id AS id, tr.to_state AS state, MIN(tr.at) AS at FROM intervention_transitions tr
+         WHERE tr.to_state IN (${states.map(() => '?').join(', ') || "''"}) AND tr.at > ? AND tr.at <= ?
+         GROUP BY tr.intervention_id, tr.to_state ORDER BY at, id`,
+      )
+      .all(...states, since, until) as { id: string; state: State; at: number }[];
+    return rows.map((r) => ({ intervention: this.get(r.id), state: r.state, at: r.at }));
   }
 
   /** How many of the target's interventions entered `applying` at or after `since`. */

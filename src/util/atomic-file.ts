@@ -54,4 +54,3 @@ export function syncDirectory(dir: string): void {
     if (fd !== undefined) fs.closeSync(fd);
   }
 }
-

@@ -77,7 +77,9 @@ export function parsePublicKey(text: string): KeyObject {
     );
   }
   if (key.asymmetricKeyType !== 'ed25519') {
-    throw new Error(`expected an Ed25519 public key, got a ${key.asymmetricKeyType ?? 'unknown'} key`);
+    throw new Error(
+      `expected an Ed25519 public key, got a key of type ${key.asymmetricKeyType ?? 'unknown'}`,
+    );
   }
   return key;
 }
@@ -95,9 +97,13 @@ export function loadSigningKey(keyDir: string): SigningKey {
         `no signing key at ${file}: run "kaizen keys init" first, and give peers the public key it prints`,
       );
     }
-    throw new KaizenError('KEY_MISSING', `the signing key ${file} cannot be read: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new KaizenError(
+      'KEY_MISSING',
+      `the signing key ${file} cannot be read: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
   let privateKey: KeyObject;
   try {
@@ -112,7 +118,7 @@ export function loadSigningKey(keyDir: string): SigningKey {
   if (privateKey.asymmetricKeyType !== 'ed25519') {
     throw new KaizenError(
       'KEY_MISSING',
-      `${file} holds a ${privateKey.asymmetricKeyType ?? 'unknown'} key, not an Ed25519 one: replace it with "kaizen keys init --force"`,
+      `${file} holds a key of type ${privateKey.asymmetricKeyType ?? 'unknown'}, not an Ed25519 one: replace it with "kaizen keys init --force"`,
     );
   }
   const publicKey = createPublicKey(privateKey);
