@@ -623,6 +623,7 @@ describe('loadConfig accepts good configs', () => {
     expect(config.guard).toEqual({ shadow: false }); // no policy file: the shipped guards/default.yaml alone
     expect(config.proposer).toEqual({
       provider: 'auto',
+      models: {},
       contextTokens: 16000,
       dailyTokens: 200_000,
       maxOutputTokens: 4096,

@@ -299,6 +299,7 @@ describe('protectedPaths', () => {
       { path: path.join(INSTALL_ROOT, 'prompts'), why: "kaizen's prompts" },
       { path: path.dirname(DEFAULT_POLICY_FILE), why: "kaizen's guard policies" },
       { path: path.join(INSTALL_ROOT, 'lessons'), why: "kaizen's lessons" },
+      { path: path.join(dir, 'data', 'lessons'), why: "kaizen's lessons" }, // lessonsDir's default
       { path: path.join(dir, 'p.yaml'), why: 'a kaizen guard policy' },
       { path: path.join(dir, 'ops/t.yaml'), why: 'a kaizen guard policy' },
     ]);

@@ -3,21 +3,21 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { ApplyDeps } from '../apply/apply-intervention.js';
 import type { TargetConfig } from '../config/schema.js';
-import { KaizenError } from '../errors.js';
 import { areaFreeze } from '../guard/freeze.js';
 import { loadPolicy } from '../guard/policy.js';
 import { ProposalInvalidError, submitProposal, type SubmitResult } from '../loop/submit.js';
 import { buildDigest } from '../observe/digest.js';
 import { startOfDay } from '../util/time.js';
-import { CircuitBreaker } from './breaker.js';
+import type { CircuitBreaker } from './breaker.js';
 import { buildContext, type ProposerContext } from './context/builder.js';
 import type { Lesson } from './context/lesson.js';
 import { loadLessons } from '../learn/lesson-files.js';
 import { loadPrompt } from './prompt.js';
 import { runScans } from './scan.js';
+import { callModel } from './model-call.js';
 import { createProvider, modelFor, selectProvider } from './providers/index.js';
 import { rulesProvider } from './rules/provider.js';
-import { completeValidated, jsonSchemaOf, ProposalBatch, PROPOSAL_BATCH_SCHEMA_NAME } from './structured.js';
+import { jsonSchemaOf, ProposalBatch, PROPOSAL_BATCH_SCHEMA_NAME } from './structured.js';
 
 /** Config and small text files whose content the proposer sees (others: the path only). */
 const EXCERPT = /\.(json|ya?ml|toml|ini|conf|cfg|env\.example)$/i;
@@ -134,71 +134,30 @@ export async function proposeCycle(
         data: { used, limit: config.proposer.dailyTokens },
       });
     } else {
-      const breakers = deps.breakers ?? new Map<string, CircuitBreaker>();
-      const breaker =
-        breakers.get(selection.id) ??
-        new CircuitBreaker({ failureThreshold: 5, windowMs: 600_000, cooldownMs: 300_000, clock });
-      breakers.set(selection.id, breaker);
-      try {
-        const answer = await breaker.run(() =>
-          completeValidated(
-            provider,
-            {
-              task: 'proposer',
-              model,
-              system: input.prompt.system,
-              prompt: input.text,
-              maxOutputTokens: config.proposer.maxOutputTokens,
-              timeoutMs: config.proposer.timeoutMs,
-              schema: jsonSchemaOf(ProposalBatch),
-              schemaName: PROPOSAL_BATCH_SCHEMA_NAME,
-            },
-            ProposalBatch,
-            { clock },
-          ),
-        );
-        for (const a of answer.attempts) {
-          store.usage.record({
-            t: a.at,
-            target: target.name,
-            task: 'proposer',
-            provider: selection.id,
-            model: a.model,
-            promptVersion: input.prompt.version,
-            inputTokens: a.usage.inputTokens,
-            outputTokens: a.usage.outputTokens,
-            latencyMs: a.latencyMs,
-            outcome: a.problems.length ? 'invalid' : 'ok',
-            ...(a.problems.length ? { detail: a.problems.join('; '), raw: a.raw } : {}),
-          });
-        }
-        usage = {
-          inputTokens: answer.attempts.reduce((n, a) => n + a.usage.inputTokens, 0),
-          outputTokens: answer.attempts.reduce((n, a) => n + a.usage.outputTokens, 0),
-          latencyMs: answer.attempts.reduce((n, a) => n + a.latencyMs, 0),
-        };
-        if (answer.ok) {
-          proposals = answer.value.proposals;
-          if (answer.value.notes) result.notes.push(`model: ${answer.value.notes}`);
-        } else {
-          result.note = `the model's answer was invalid twice (${answer.reason}); the raw answers are kept (kaizen usage); the offline rules propose instead`;
-        }
-      } catch (err) {
-        if (!(err instanceof KaizenError)) throw err;
-        result.note = `${selection.id} is unavailable (${err.message}); the offline rules propose instead`;
-        store.usage.record({
-          t: clock.now(),
-          target: target.name,
+      const answer = await callModel(deps, {
+        provider,
+        target: target.name,
+        promptVersion: input.prompt.version,
+        schema: ProposalBatch,
+        request: {
           task: 'proposer',
-          provider: selection.id,
           model,
-          promptVersion: input.prompt.version,
-          inputTokens: 0,
-          outputTokens: 0,
-          latencyMs: 0,
-          outcome: 'error',
-          detail: err.message,
-        });
+          system: input.prompt.system,
+          prompt: input.text,
+          maxOutputTokens: config.proposer.maxOutputTokens,
+          timeoutMs: config.proposer.timeoutMs,
+          schema: jsonSchemaOf(ProposalBatch),
+          schemaName: PROPOSAL_BATCH_SCHEMA_NAME,
+        },
+      });
+      usage = answer.usage;
+      if (answer.ok) {
+        proposals = answer.value.proposals;
+        if (answer.value.notes) result.notes.push(`model: ${answer.value.notes}`);
+      } else if (answer.unavailable !== undefined) {
+        result.note = `${selection.id} is unavailable (${answer.unavailable}); the offline rules propose instead`;
+      } else {
+        result.note = `the model's answer was invalid twice (${answer.reason}); the raw answers are kept (kaizen usage); the offline rules propose instead`;
       }
     }
   }

@@ -66,9 +66,12 @@ export class LessonIndex {
   list(filter: LessonFilter = {}): IndexedLesson[] {
     const where: string[] = [];
     const args: string[] = [];
-    if (filter.scope !== undefined) (where.push('scope = ?'), args.push(filter.scope));
-    if (filter.status !== undefined) (where.push('status = ?'), args.push(filter.status));
-    if (filter.source !== undefined) (where.push('source = ?'), args.push(filter.source));
+    for (const column of ['scope', 'status', 'source'] as const) {
+      const value = filter[column];
+      if (value === undefined) continue;
+      where.push(`${column} = ?`);
+      args.push(value);
+    }
     const rows = this.db
       .prepare(
         `SELECT body, file, origin, indexed_at FROM lessons ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`,

@@ -109,7 +109,8 @@ const HEADINGS: Record<SectionName, string> = {
 interface Draft {
   name: SectionName;
   heading: string;
-  items: string[];
+  /** Rendered items, or thunks rendering one: only items that may fit are ever rendered. */
+  items: (string | (() => string))[];
   /** Ids attached to items (lessons section), parallel to items. */
   ids?: string[];
 }
@@ -132,6 +133,8 @@ export function buildContext(input: ContextInput): ProposerContext {
     areas: uniqueSorted([
       ...input.digest.signals.flatMap((s) => (s.area ? [s.area] : [])),
       ...input.target.signals.flatMap((s) => (s.area ? [s.area] : [])),
+      // Areas kaizen has acted in are the target's too: lessons learnt there must reach the proposer.
+      ...input.interventions.map((i) => i.area),
     ]),
     findingLessons: uniqueSorted(liveFindings.map((f) => f.lesson)),
   });
@@ -152,7 +155,7 @@ export function buildContext(input: ContextInput): ProposerContext {
     {
       name: 'lessons',
       heading: HEADINGS.lessons,
-      items: matches.map(lessonItem),
+      items: matches.map((m) => () => lessonItem(m)),
       ids: matches.map((m) => m.lesson.id),
     },
     {
@@ -185,7 +188,7 @@ function assemble(
     let sum = 0;
     for (const raw of d.items) {
       if (sum > budget) break;
-      const item = redact(raw.trim());
+      const item = redact((typeof raw === 'function' ? raw() : raw).trim());
       items.push(item);
       costs.push(cost(item));
       sum += costs.at(-1)!;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { signal, writeConfig } from '../../../test/helpers/config.js';
 import { SimulatedClock } from '../../clock.js';
 import { openStore } from '../../store/index.js';
-import { Proposal } from '../proposal.js';
+import { fingerprint, Proposal } from '../proposal.js';
 import { DEMO_RULES, cacheRule, workerHangRule } from './demo-rules.js';
 import { lessonKey, rulesProvider, type LessonLike } from './provider.js';
 
@@ -104,6 +104,49 @@ describe('rulesProvider', () => {
     // L9 proposes the same change as L7 (another title and area, same fingerprint): once is enough.
     expect(out.notes).toContain('lesson L9: not proposed: the same change as lesson L7');
     expect(out.notes.some((n) => n.includes('L3') || n.includes('L1'))).toBe(false);
+    store.close();
+  });
+
+  it('cites a lesson learnt from the very change a rule proposes again, and no other', () => {
+    const { store, target, fill } = setup([cacheRule]);
+    fill('latency_p50_ms', T0 - 6 * SEC, T0, SEC, 40);
+    const first = rulesProvider.propose({ store, target, now: T0 }).proposals[0]!;
+    const p = Proposal.parse(first);
+    const iv = store.interventions.create(
+      {
+        target: 'demo',
+        proposal: p,
+        fingerprint: fingerprint(p),
+        origin: 'rules',
+        baseSha: null,
+        actor: 'kaizen',
+        reason: 't',
+      },
+      T0,
+    );
+    const other = Proposal.parse({
+      ...first,
+      changes: [{ kind: 'config_set', path: 'config.json', key: 'cacheSize', value: 50 }],
+    });
+    const iv2 = store.interventions.create(
+      {
+        target: 'demo',
+        proposal: other,
+        fingerprint: fingerprint(other),
+        origin: 'rules',
+        baseSha: null,
+        actor: 'kaizen',
+        reason: 't',
+      },
+      T0,
+    );
+    const lessons: LessonLike[] = [
+      { id: 'D-learnt', status: 'active', evidence: [iv.id] },
+      { id: 'D-other', status: 'active', evidence: [iv2.id] },
+      { id: 'D-old', status: 'retired', evidence: [iv.id] },
+    ];
+    const out = rulesProvider.propose({ store, target, now: T0, lessons });
+    expect(out.proposals.map((x) => x.citesLessons)).toEqual([['D-learnt']]);
     store.close();
   });
 

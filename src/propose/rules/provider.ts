@@ -20,6 +20,8 @@ export interface LessonLike {
   id: string;
   status: string;
   action?: unknown;
+  /** Interventions the lesson rests on: a proposal repeating one of them follows the lesson. */
+  evidence?: readonly string[];
 }
 
 export interface RulesProposeInput {
@@ -108,6 +110,29 @@ export const rulesProvider = {
       if (result.ok) add({ key, ...result.fired }, label);
     }
 
+    citeLessonsLearntFrom(fired, input.lessons ?? [], store);
     return { proposals: fired.map((f) => f.proposal), notes, fired };
   },
 };
+
+/**
+ * A rule proposing exactly the change a lesson was learnt from (same fingerprint as one of its
+ * evidence interventions) follows that lesson: cite it, so the lessons check sees it followed.
+ */
+function citeLessonsLearntFrom(fired: RulesProposal[], lessons: readonly LessonLike[], store: Store): void {
+  const byFingerprint = new Map<string, string[]>();
+  for (const lesson of lessons) {
+    if (lesson.status !== 'active') continue;
+    for (const id of lesson.evidence ?? []) {
+      const fp = store.interventions.find(id)?.fingerprint;
+      if (fp) byFingerprint.set(fp, [...(byFingerprint.get(fp) ?? []), lesson.id]);
+    }
+  }
+  if (byFingerprint.size === 0) return;
+  for (const f of fired) {
+    const ids = byFingerprint.get(fingerprint(Proposal.parse(f.proposal))) ?? [];
+    const cited = new Set(f.proposal.citesLessons ?? []);
+    const add = ids.filter((id) => !cited.has(id));
+    if (add.length) f.proposal = { ...f.proposal, citesLessons: [...cited, ...add] };
+  }
+}
