@@ -146,9 +146,9 @@ describe('kaizen backlog', () => {
     expect(proposed.out).toContain('  state: backlog');
     expect(table.code).toBe(0);
     const [header, row, blank, hint] = table.out.trimEnd().split('\n');
-    expect(header).toMatch(/^ID\s+TARGET\s+AREA\s+RISK\s+WAITING\s+TITLE\s+WHY IT WAITS$/);
+    expect(header).toMatch(/^ID\s+TARGET\s+AREA\s+RISK\s+WAITING\s+EXPIRES IN\s+TITLE\s+WHY IT WAITS$/);
     expect(row).toMatch(
-      /^K0001\s+app\s+cache\s+medium\s+\d+(\.\d)?(ms|s)\s+Bigger cache\s+canary: blocked on missing canary: medium risk \(as proposed\) and area cache has no canary \(canaryAreas\)$/,
+      /^K0001\s+app\s+cache\s+medium\s+\d+(\.\d)?(ms|s)\s+(14\.0d|13\.\dd|14d)\s+Bigger cache\s+canary: blocked on missing canary: medium risk \(as proposed\) and area cache has no canary \(canaryAreas\)$/,
     );
     expect(blank).toBe('');
     expect(hint).toBe('approve with "kaizen approve ID", reject with "kaizen reject ID --why ..."');

@@ -21,10 +21,7 @@ export function areaFreeze(
   policy: GuardPolicy,
   now: number,
 ): Freeze | undefined {
-  const recent = store.interventions
-    .list({ target, area, states: OUTCOME_STATES, limit: 200 })
-    .sort((a, b) => b.updatedAt - a.updatedAt)
-    .slice(0, policy.freeze.after);
+  const recent = store.interventions.latestInArea(target, area, OUTCOME_STATES, policy.freeze.after);
   if (recent.length < policy.freeze.after || !recent.every((i) => ROLLBACK_STATES.includes(i.state)))
     return undefined;
   const since = recent[0]!.updatedAt;

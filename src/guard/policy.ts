@@ -20,6 +20,7 @@ export const GuardPolicy = z
     maxConcurrent: z.number().int().min(1),
     dedupWindow: Duration,
     failedFixWindow: Duration,
+    backlogExpiry: Duration,
     freeze: z.strictObject({ after: z.number().int().min(1), for: Duration }),
     canaryAreas: z.array(z.string()),
     risk: z.strictObject({
@@ -32,8 +33,9 @@ export const GuardPolicy = z
     }),
     approvalFrom: Risk,
   })
-  .transform(({ dedupWindow, failedFixWindow, freeze, ...rest }) => ({
+  .transform(({ dedupWindow, failedFixWindow, backlogExpiry, freeze, ...rest }) => ({
     ...rest,
+    backlogExpiryMs: backlogExpiry,
     dedupWindowMs: dedupWindow,
     failedFixWindowMs: failedFixWindow,
     freeze: { after: freeze.after, forMs: freeze.for },
