@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { spawnCli } from './helpers/cli.js';
@@ -31,6 +31,16 @@ describe('kaizen demo', () => {
       /K0002 Make requests fast\n.*\n {2}ROLLED BACK: commit [0-9a-f]{7} reverted by [0-9a-f]{7}; healthy again/,
     );
     expect(r.out).toContain('kaizen doctor: all invariants hold over 2 intervention(s)');
+    // Learn: the validated cache change and the rolled-back deploy each leave a lesson on file.
+    expect(r.out).toMatch(/distill run 1: 2 intervention\(s\) finished so far reviewed \(rules\)\n {2}new lessons: (D-[0-9a-f]{8}), (D-[0-9a-f]{8})\n/);
+    expect(r.out).toContain('escaped the guard: K0002 (rolled_back)');
+    const lessonFiles = readdirSync(path.join(dir, '.kaizen', 'lessons'));
+    expect(lessonFiles).toHaveLength(2);
+    // The weekly report of the demo's own week, written where it says, with its charts.
+    const html = /weekly report: (.*\.html)\n/.exec(r.out)?.[1];
+    expect(html).toMatch(new RegExp(`^${path.join(dir, '.kaizen', 'reports')}/weekly-\\d{4}-W\\d{2}\\.html$`));
+    expect(readFileSync(html!, 'utf8')).toContain('<svg');
+    expect(r.out).toMatch(/in Markdown: {3}.*\.md\n/);
     const repo = path.join(dir, 'target');
     expect(git(repo, 'log', '--format=%s').split('\n')).toEqual([
       'kaizen: revert "Make requests fast"',

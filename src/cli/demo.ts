@@ -1,4 +1,4 @@
-import { readFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SystemClock } from '../clock.js';
@@ -8,7 +8,10 @@ import { demoConfig } from '../demo/demo-config.js';
 import { createLogger } from '../logger.js';
 import { makeScratchTarget } from '../demo/scratch.js';
 import { KaizenError, UsageError } from '../errors.js';
+import { distill } from '../learn/distill/run.js';
 import { runDoctor } from '../loop/doctor.js';
+import { weekContaining } from '../report/week.js';
+import { writeWeeklyReport } from '../report/weekly.js';
 import { submitProposal } from '../loop/submit.js';
 import { proposeCycle } from '../propose/cycle.js';
 import { buildDigest } from '../observe/digest.js';
@@ -20,6 +23,7 @@ import { denseTick } from '../validate/dense.js';
 import { validateIntervention } from '../validate/validate-intervention.js';
 import type { Io } from './io.js';
 import { renderOutcomes } from './observe.js';
+import { describe as describeDistill } from './distill.js';
 import { renderSubmit } from './render.js';
 import { renderStatus } from './status.js';
 
@@ -91,10 +95,29 @@ export async function run(opts: DemoOptions, io: Io): Promise<void> {
 
   // The story is printed; the structured log would only repeat it on stderr.
   const rt = compose(loadConfig(configPath), { clock, logger: createLogger('error') });
+  let learnt: Awaited<ReturnType<typeof story>> | undefined;
   try {
-    await story(rt, io, { ticks, intervalMs, windowMs });
+    learnt = await story(rt, io, { ticks, intervalMs, windowMs });
   } finally {
     rt.close();
+    if (learnt) {
+      // The scratch folder goes away; what the demo wrote for a person to open stays.
+      const keep = opts.keep || opts.dir;
+      const out = keep
+        ? path.dirname(learnt.reportFiles[0]!)
+        : mkdtempSync(path.join(os.tmpdir(), 'kaizen-demo-report-'));
+      const files = learnt.reportFiles.map((f) => {
+        if (keep) return f;
+        copyFileSync(f, path.join(out, path.basename(f)));
+        return path.join(out, path.basename(f));
+      });
+      io.out(`\n== Written for you to open\n  weekly report: ${files[0]}\n  in Markdown:   ${files[1]}`);
+      io.out(
+        keep
+          ? `  lessons:       ${learnt.lessonsDir}`
+          : `  (the lessons stay in the scratch folder only with --keep or --dir)`,
+      );
+    }
     if (opts.keep) {
       io.out(`\nkept: the demo target is still running; its folder is ${dir}`);
       io.out(`try: kaizen status --config ${configPath}   and   kaizen show K0001 --config ${configPath}`);
@@ -113,7 +136,7 @@ async function story(
   rt: Runtime,
   io: Io,
   o: { ticks: number; intervalMs: number; windowMs: number },
-): Promise<void> {
+): Promise<{ lessonsDir: string; reportFiles: string[] }> {
   const target = rt.config.targets[0]!;
   const started = rt.clock.now();
   const dense = rt.config.validation.denseIntervalMs;
@@ -132,13 +155,16 @@ async function story(
     ),
   );
 
+  // Fixed-rate, not fixed-delay: on a busy machine a slow tick must not cost the rank test its
+  // points. The baseline also goes on until it has enough of them, however long that takes.
+  const minTicks = Math.ceil(o.windowMs / dense) - 2;
   const sampleDensely = async (ms: number, only?: string[]) => {
-    const until = rt.clock.now() + ms;
-    while (rt.clock.now() < until) {
+    const start = rt.clock.now();
+    for (let tick = 1; rt.clock.now() < start + ms || (only && tick <= minTicks); tick++) {
       // Before the apply there is no open window yet: the baseline samples the predicted signal.
       if (only) await sampleTarget(rt, target, { concurrency: 4, only });
       else await denseTick(rt);
-      await rt.clock.sleep(dense);
+      await rt.clock.sleep(Math.max(0, start + tick * dense - rt.clock.now()));
     }
   };
 
@@ -203,4 +229,14 @@ async function story(
   io.out(
     `\n== kaizen doctor: ${doctor.problems.length === 0 ? `all invariants hold over ${doctor.checked} intervention(s)` : doctor.problems.map((p) => p.problem).join('; ')}`,
   );
+
+  io.out('\n== Learn: the nightly distiller, run now, turns the outcomes into lessons');
+  const learnt = await distill(rt);
+  io.out(describeDistill(learnt, rt.config.timeZone));
+
+  io.out('\n== The weekly meta-review, written now for this week (it runs every Monday)');
+  const week = weekContaining(rt.clock.now(), rt.config.timeZone).label;
+  const report = await writeWeeklyReport(rt, { week, provider: null });
+  io.out(`  ${report.nextMoves.note}`);
+  return { lessonsDir: rt.config.lessonsDir, reportFiles: [report.html, report.markdown, ...report.charts] };
 }

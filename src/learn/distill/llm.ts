@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LessonScan, type Lesson } from '../../propose/context/lesson.js';
+import { loadPrompt } from '../../propose/prompt.js';
 import { redact } from '../../propose/context/redact.js';
 import type { Finished, EscapedDefect } from './deterministic.js';
 
@@ -8,8 +9,6 @@ import type { Finished, EscapedDefect } from './deterministic.js';
  * validated, their evidence must name interventions the model was shown, ids are kaizen's (never
  * the model's), and a retirement may only name a lesson that exists.
  */
-
-export const DISTILL_PROMPT_VERSION = 'distiller.v1';
 
 const Text = (max: number) => z.string().trim().min(1).max(max);
 const Name = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/);
@@ -36,7 +35,8 @@ export const DistillAnswer = z.strictObject({
 });
 export type DistillAnswer = z.infer<typeof DistillAnswer>;
 
-export const DISTILL_SYSTEM = `You are kaizen's distiller. From finished interventions on a running system you write lessons: short, concrete rules a future proposer must follow or argue against. Each lesson says when it applies, what to prefer, because (the mechanism, and when it stops applying), and a falsifiable condition ("true iff ..."). Cite the interventions it rests on in evidence. For a change that was rolled back or reverted, ask why the guard did not stop it before apply; when a regular expression over files would have caught the risky code, add a scan rule {pattern, files}. Propose retiring a lesson whose falsifiable condition failed in the evidence or whose calibrated_for no longer holds. Do not repeat existing lessons. Answer only with the JSON object the schema describes; an empty list is a fine answer.`;
+/** The distiller's prompt, versioned like the proposer's (recorded with every call). */
+export const DISTILL_PROMPT = loadPrompt('distiller', 1);
 
 /** The prompt: finished interventions, escaped-defect analyses, and the lessons on file. Secrets redacted. */
 export function distillPrompt(

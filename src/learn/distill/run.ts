@@ -15,7 +15,7 @@ import {
   type LessonDraft,
   type Retirement,
 } from './deterministic.js';
-import { DISTILL_PROMPT_VERSION, DISTILL_SYSTEM, DistillAnswer, distillPrompt } from './llm.js';
+import { DISTILL_PROMPT, DistillAnswer, distillPrompt } from './llm.js';
 import { similarLesson } from './similar.js';
 
 /** The outcomes the distiller reviews. */
@@ -218,13 +218,15 @@ async function modelDrafts(
     const r = await callModel(deps, {
       provider,
       target: null,
-      promptVersion: DISTILL_PROMPT_VERSION,
+      promptVersion: DISTILL_PROMPT.version,
       schema: DistillAnswer,
       request: {
         task: 'distiller',
         model,
-        system: DISTILL_SYSTEM,
-        prompt: distillPrompt(finished, plan.escapedDefects, lessons, env),
+        system: DISTILL_PROMPT.system,
+        prompt: DISTILL_PROMPT.render({
+          context: distillPrompt(finished, plan.escapedDefects, lessons, env),
+        }),
         maxOutputTokens: config.proposer.maxOutputTokens,
         timeoutMs: config.proposer.timeoutMs,
         schema: jsonSchemaOf(DistillAnswer),
