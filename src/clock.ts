@@ -100,3 +100,30 @@ export class SimulatedClock implements Clock {
     return this.sleepers.length;
   }
 }
+
+/**
+ * Real time, sped up `scale` times from the moment it is made: `kaizen run --time-scale N`. Every
+ * schedule, window, budget day, freeze and nightly job then comes N times sooner, against a real
+ * target: how an operator rehearses on a staging copy before trusting kaizen with production.
+ */
+export class ScaledClock implements Clock {
+  private readonly realStart: number;
+  private readonly real: SystemClock = new SystemClock();
+
+  constructor(
+    readonly scale: number,
+    private readonly start: number = Date.now(),
+  ) {
+    if (!Number.isFinite(scale) || scale < 1)
+      throw new RangeError(`ScaledClock: the time scale must be a number ≥ 1, got ${scale}`);
+    this.realStart = Date.now();
+  }
+
+  now(): number {
+    return this.start + Math.round((Date.now() - this.realStart) * this.scale);
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return this.real.sleep(ms / this.scale, signal);
+  }
+}

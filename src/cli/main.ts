@@ -255,6 +255,16 @@ function buildProgram(io: Io): Command {
     .action(async (opts) => (await import('./report.js')).weekly(opts, io));
 
   program
+    .command('run')
+    .description('the daemon: observe, propose, validate, distill and review on schedule until stopped')
+    .option(
+      '--time-scale <n>',
+      'rehearse on a compressed clock: every schedule, window, budget day and nightly job N times sooner',
+    )
+    .addOption(configOption())
+    .action(async (opts) => (await import('./run.js')).run(opts, io));
+
+  program
     .command('recover')
     .description('finish or undo applies a crash interrupted (every applying command also does this first)')
     .addOption(configOption())

@@ -1,3 +1,4 @@
+import { takePidLock } from '../../util/pid-lock.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, KaizenError } from '../../errors.js';
@@ -34,7 +35,15 @@ export async function syncLessons(deps: ExchangeDeps): Promise<SyncResult> {
   }
   const base = exchangeDir(config.dataDir);
   fs.mkdirSync(base, { recursive: true });
-  const release = lock(path.join(base, 'sync.lock'));
+  const release = takePidLock(
+    path.join(base, 'sync.lock'),
+    (pid) =>
+      new KaizenError(
+        'SYNC_FAILED',
+        `another lesson sync is running (pid ${pid}, lock ${path.join(base, 'sync.lock')}): try again when it has finished`,
+        { retryable: true },
+      ),
+  );
   try {
     const own = new Set<string>();
     const mine = ownFingerprint(keyDir);
@@ -56,33 +65,3 @@ export async function syncLessons(deps: ExchangeDeps): Promise<SyncResult> {
   }
 }
 
-/** Take a lock file holding this pid; a lock whose process is gone is taken over. */
-function lock(file: string): () => void {
-  for (let tries = 0; tries < 2; tries++) {
-    try {
-      fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
-      return () => fs.rmSync(file, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
-      if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
-        throw new KaizenError(
-          'SYNC_FAILED',
-          `another lesson sync is running (pid ${pid}, lock ${file}): try again when it has finished`,
-          { retryable: true },
-        );
-      }
-      fs.rmSync(file, { force: true });
-    }
-  }
-  throw new KaizenError('SYNC_FAILED', `could not take the lock ${file}: try again`, { retryable: true });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

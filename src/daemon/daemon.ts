@@ -1,0 +1,95 @@
+import path from 'node:path';
+import type { Runtime } from '../compose.js';
+import { KaizenError } from '../errors.js';
+import { recoverInterrupted } from '../apply/recover.js';
+import type { CircuitBreaker } from '../propose/breaker.js';
+import { selectProvider } from '../propose/providers/index.js';
+import { takePidLock } from '../util/pid-lock.js';
+import { JobStore } from './job-store.js';
+import { coreJobs, type JobContribution, type JobSpec } from './jobs.js';
+import { EmbeddedScheduler, type JobDone } from './scheduler.js';
+
+export const LOCK_FILE = 'kaizen.lock';
+
+export interface DaemonOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Aborting it stops the daemon like SIGTERM does (tests; `kaizen run` wires the signals to it). */
+  signal: AbortSignal;
+  /** Jobs beyond the core stages (notifications, drift, the weekly review). */
+  contributions?: readonly JobContribution[];
+  maxConcurrent?: number;
+  /** How long (clock time) running jobs get to finish on shutdown before they are aborted. */
+  shutdownGraceMs?: number;
+  /** Told when the daemon is up, and at every job end (metrics, watchdog). */
+  onReady?: (daemon: RunningDaemon) => void | Promise<void>;
+  onJobDone?: (done: JobDone) => void;
+}
+
+export interface RunningDaemon {
+  scheduler: EmbeddedScheduler;
+  jobs: readonly JobSpec[];
+  breakers: Map<string, CircuitBreaker>;
+  startedAt: number;
+  provider: string;
+}
+
+export interface DaemonExit {
+  /** Jobs that were still running when the grace period ended (they run again on the next start). */
+  abandoned: string[];
+  recovered: number;
+  interrupted: string[];
+}
+
+/**
+ * `kaizen run`: one process per data folder (a pid lock that frees itself when its holder dies),
+ * interrupted applies finished or undone first, then every job on its schedule until `signal`
+ * aborts; running jobs get `shutdownGraceMs` to finish.
+ */
+export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<DaemonExit> {
+  const lockFile = path.join(rt.config.dataDir, LOCK_FILE);
+  const release = takePidLock(
+    lockFile,
+    (pid) =>
+      new KaizenError(
+        'USAGE',
+        `another kaizen is already running on ${rt.config.dataDir} (pid ${pid}, lock ${lockFile}): stop it first, or point this one at another dataDir`,
+      ),
+  );
+  try {
+    const env = options.env ?? process.env;
+    // Said once at start (and shown by `kaizen status`): which proposer, and why.
+    const provider = selectProvider(rt.config.proposer, env).why;
+    rt.logger.info({ provider }, 'proposer');
+    const recovered = await recoverInterrupted(rt);
+    const interrupted = new JobStore(rt.store.db).releaseInterrupted(rt.clock.now());
+    if (interrupted.length)
+      rt.logger.warn({ jobs: interrupted }, 'jobs interrupted by the last stop run again');
+
+    const jobs = [...coreJobs(rt.config), ...(options.contributions ?? []).flatMap((c) => c(rt.config))];
+    const breakers = new Map<string, CircuitBreaker>();
+    const scheduler = new EmbeddedScheduler({ ...rt, breakers, env }, jobs, {
+      ...(options.maxConcurrent ? { maxConcurrent: options.maxConcurrent } : {}),
+      ...(options.onJobDone ? { onJobDone: options.onJobDone } : {}),
+    });
+    const startedAt = rt.clock.now();
+    rt.store.events.append(startedAt, {
+      kind: 'daemon_started',
+      data: { pid: process.pid, jobs: jobs.length },
+    });
+    scheduler.start();
+    await options.onReady?.({ scheduler, jobs, breakers, startedAt, provider });
+
+    if (!options.signal.aborted)
+      await new Promise<void>((resolve) =>
+        options.signal.addEventListener('abort', () => resolve(), { once: true }),
+      );
+    const stopped = await scheduler.stop(options.shutdownGraceMs ?? 30_000);
+    rt.store.events.append(rt.clock.now(), {
+      kind: 'daemon_stopped',
+      data: { pid: process.pid, abandoned: stopped.abandoned },
+    });
+    return { abandoned: stopped.abandoned, recovered: recovered.length, interrupted };
+  } finally {
+    release();
+  }
+}

@@ -1,0 +1,138 @@
+import { Cron } from 'croner';
+import type { Runtime } from '../compose.js';
+import type { TargetConfig } from '../config/schema.js';
+import { distill } from '../learn/distill/run.js';
+import { expireBacklog } from '../loop/backlog.js';
+import { writeWeeklyReport } from '../report/weekly.js';
+import { observeTick } from '../observe/tick.js';
+import type { CircuitBreaker } from '../propose/breaker.js';
+import { proposeCycle } from '../propose/cycle.js';
+import { proposeDue, recordCycle } from '../propose/triggers.js';
+import { denseTick } from '../validate/dense.js';
+import { dueForValidation, validateIntervention } from '../validate/validate-intervention.js';
+
+/*
+ * The daemon's jobs: what each does and when it runs. The same job code runs under the embedded
+ * scheduler and under BullMQ; a job is a plain async function of the runtime.
+ */
+
+export type JobKind = 'observe' | 'propose' | 'validate' | 'distill' | 'review' | 'notify' | 'drift';
+
+export type JobSchedule = { everyMs: number } | { cron: string; timeZone: string };
+
+export interface JobContext extends Runtime {
+  breakers: Map<string, CircuitBreaker>;
+  env: NodeJS.ProcessEnv;
+  abort: AbortSignal;
+}
+
+export interface JobSpec {
+  /** Unique and stable: `observe:shop`, `distill`. Also the BullMQ job scheduler id. */
+  key: string;
+  kind: JobKind;
+  target?: string;
+  schedule: JobSchedule;
+  /** Jobs that may commit to a target repo run one at a time (they share the git work tree). */
+  mutates: boolean;
+  /** What it did, in one line for the log and /health. */
+  run(ctx: JobContext): Promise<string>;
+}
+
+/** Extra jobs other modules contribute (notifications, drift, the weekly review). */
+export type JobContribution = (config: Runtime['config']) => JobSpec[];
+
+/** Every job the config asks for, core stages first. */
+export function coreJobs(config: Runtime['config']): JobSpec[] {
+  const jobs: JobSpec[] = [];
+  for (const target of config.targets) {
+    jobs.push(
+      {
+        key: `observe:${target.name}`,
+        kind: 'observe',
+        target: target.name,
+        schedule: { everyMs: config.schedule.observeMs },
+        mutates: false,
+        run: (ctx) => observeJob(ctx, target),
+      },
+      {
+        key: `propose:${target.name}`,
+        kind: 'propose',
+        target: target.name,
+        // Checked as often as samples arrive: an alert or a stall starts a cycle at once
+        // (debounced); otherwise a cycle runs every schedule.propose.
+        schedule: { everyMs: config.schedule.observeMs },
+        mutates: true,
+        run: (ctx) => proposeJob(ctx, target),
+      },
+    );
+  }
+  jobs.push(
+    {
+      key: 'validate',
+      kind: 'validate',
+      schedule: { everyMs: config.validation.denseIntervalMs },
+      mutates: true,
+      run: validateJob,
+    },
+    {
+      key: 'distill',
+      kind: 'distill',
+      schedule: { cron: config.schedule.distill, timeZone: config.timeZone },
+      mutates: false,
+      run: async (ctx) => {
+        const s = await distill(ctx);
+        return `reviewed ${s.reviewed.length}, new lessons ${s.created.length}, updated ${s.updated.length}, retired ${s.retired.length}`;
+      },
+    },
+    {
+      key: 'review',
+      kind: 'review',
+      schedule: { cron: config.schedule.metaReview, timeZone: config.timeZone },
+      mutates: false,
+      run: async (ctx) => {
+        const r = await writeWeeklyReport(ctx, { env: ctx.env });
+        return `weekly report ${r.week}: ${r.html}`;
+      },
+    },
+  );
+  return jobs;
+}
+
+async function observeJob(ctx: JobContext, target: TargetConfig): Promise<string> {
+  const r = await observeTick(ctx, target, ctx.abort);
+  const failed = r.outcomes.filter((o) => o.error !== undefined).length;
+  return `sampled ${r.outcomes.length} signal(s)${failed ? `, ${failed} failed` : ''}`;
+}
+
+async function proposeJob(ctx: JobContext, target: TargetConfig): Promise<string> {
+  const expired = expireBacklog(ctx, target.name);
+  const due = proposeDue(ctx, target);
+  if (!due.due)
+    return `${expired.length ? `expired ${expired.map((i) => i.id).join(', ')}; ` : ''}not due: ${due.reason}`;
+  recordCycle(ctx, target, due);
+  const r = await proposeCycle(ctx, target);
+  return `${due.kind}: ${r.submitted.length} proposal(s) (${r.submitted.map((s) => `${s.intervention.id} ${s.intervention.state}`).join(', ') || 'none'})${r.note ? `; ${r.note}` : ''}`;
+}
+
+async function validateJob(ctx: JobContext): Promise<string> {
+  await denseTick(ctx, ctx.abort);
+  const judged: string[] = [];
+  for (const iv of dueForValidation(ctx)) {
+    const { verdict } = await validateIntervention(ctx, iv.id);
+    judged.push(`${iv.id} ${verdict.outcome}`);
+  }
+  return judged.length ? `judged ${judged.join(', ')}` : 'nothing due';
+}
+
+/** When a job runs next after running (or first being scheduled) at `now`. */
+export function nextRun(schedule: JobSchedule, now: number): number {
+  if ('everyMs' in schedule) return now + schedule.everyMs;
+  const next = new Cron(schedule.cron, { timezone: schedule.timeZone, paused: true }).nextRun(new Date(now));
+  // croner returns null only for patterns that never match again; such a job never runs.
+  return next ? next.getTime() : Number.MAX_SAFE_INTEGER;
+}
+
+/** When a job new to the store first runs: interval jobs at once, calendar jobs at their next time. */
+export function firstRun(schedule: JobSchedule, now: number): number {
+  return 'everyMs' in schedule ? now : nextRun(schedule, now);
+}

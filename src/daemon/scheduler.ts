@@ -1,0 +1,172 @@
+import { errorMessage } from '../observe/sources/support.js';
+import { JobStore } from './job-store.js';
+import { firstRun, nextRun, type JobContext, type JobSpec } from './jobs.js';
+
+/** How soon a failed calendar job (distill, review) is tried again, rather than tomorrow. */
+export const CALENDAR_RETRY_MS = 5 * 60_000;
+/** The longest the loop sleeps without looking at the table (a job may have been asked to run soon). */
+const IDLE_MAX_MS = 60_000;
+
+export interface JobDone {
+  key: string;
+  kind: string;
+  ok: boolean;
+  startedAt: number;
+  durationMs: number;
+  summary?: string;
+  error?: string;
+}
+
+export interface SchedulerOptions {
+  /** Jobs running at once (default 4); jobs that commit to a repo run one at a time regardless. */
+  maxConcurrent?: number;
+  onJobDone?: (done: JobDone) => void;
+}
+
+/**
+ * The embedded scheduler: runs each job when its next-run time (kept in SQLite) comes, on the
+ * runtime's clock. A restart picks up the same table: nothing lost, nothing doubled; a nightly job
+ * missed while kaizen was down is due, and runs once.
+ */
+export class EmbeddedScheduler {
+  private readonly jobs: Map<string, JobSpec>;
+  private readonly store: JobStore;
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly stopController = new AbortController();
+  private wake = new AbortController();
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly ctx: Omit<JobContext, 'abort'>,
+    jobs: readonly JobSpec[],
+    private readonly options: SchedulerOptions = {},
+  ) {
+    this.jobs = new Map(jobs.map((j) => [j.key, j]));
+    this.store = new JobStore(ctx.store.db);
+  }
+
+  /** Start the loop (returns at once); `stop` ends it. */
+  start(): void {
+    const now = this.ctx.clock.now();
+    this.store.sync(
+      [...this.jobs.values()].map((j) => ({
+        key: j.key,
+        kind: j.kind,
+        ...(j.target ? { target: j.target } : {}),
+        firstRun: firstRun(j.schedule, now),
+      })),
+    );
+    this.loop = this.run();
+  }
+
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
+  /** Keys of the jobs running now. */
+  runningJobs(): string[] {
+    return [...this.running.keys()];
+  }
+
+  /** Ask for a job to run as soon as a slot is free (a person, an alert). */
+  runSoon(key: string): void {
+    this.store.runSoon(key, this.ctx.clock.now());
+    this.wake.abort();
+  }
+
+  /**
+   * Stop taking jobs, give running ones `graceMs` (of the clock) to finish, then abort them. A job
+   * still running after that stays marked as running; the next start runs it again.
+   */
+  async stop(graceMs: number): Promise<{ finished: boolean; abandoned: string[] }> {
+    this.stopping = true;
+    this.wake.abort();
+    await this.loop;
+    const all = Promise.allSettled([...this.running.values()]).then(() => true);
+    const grace = new AbortController();
+    const timedOut = this.ctx.clock.sleep(graceMs, grace.signal).then(
+      () => false,
+      () => false,
+    );
+    let finished = await Promise.race([all, timedOut]);
+    if (!finished) {
+      this.stopController.abort(new Error('kaizen is shutting down'));
+      // An aborted job gets a moment to checkpoint and return.
+      finished = await Promise.race([all, new Promise<boolean>((r) => setTimeout(() => r(false), 2000))]);
+    }
+    grace.abort();
+    return { finished, abandoned: finished ? [] : this.runningJobs() };
+  }
+
+  private async run(): Promise<void> {
+    const { clock } = this.ctx;
+    while (!this.stopping) {
+      this.launchDue();
+      const next = this.store.nextDue();
+      const waitMs = Math.min(
+        IDLE_MAX_MS,
+        next === undefined ? IDLE_MAX_MS : Math.max(0, next - clock.now()),
+      );
+      if (waitMs === 0 && this.running.size === 0 && !this.anyLaunchable()) {
+        // Due jobs exist but none can start (unknown keys): do not spin.
+        await clock.sleep(1000, this.wake.signal).catch(() => undefined);
+      } else if (waitMs > 0 || this.running.size > 0) {
+        await clock.sleep(waitMs, this.wake.signal).catch(() => undefined);
+      }
+      if (this.wake.signal.aborted) this.wake = new AbortController();
+    }
+  }
+
+  private anyLaunchable(): boolean {
+    return this.store.due(this.ctx.clock.now()).some((r) => this.jobs.has(r.key));
+  }
+
+  private launchDue(): void {
+    const max = this.options.maxConcurrent ?? 4;
+    const now = this.ctx.clock.now();
+    for (const row of this.store.due(now)) {
+      if (this.running.size >= max) return;
+      const spec = this.jobs.get(row.key);
+      if (!spec) continue;
+      if (spec.mutates && [...this.running.keys()].some((k) => this.jobs.get(k)?.mutates)) continue;
+      if (!this.store.claim(spec.key, now)) continue;
+      const p = this.execute(spec).finally(() => {
+        this.running.delete(spec.key);
+        this.wake.abort();
+      });
+      this.running.set(spec.key, p);
+    }
+  }
+
+  private async execute(spec: JobSpec): Promise<void> {
+    const { clock, logger } = this.ctx;
+    const startedAt = clock.now();
+    let summary: string | undefined;
+    let error: string | undefined;
+    try {
+      summary = await spec.run({ ...this.ctx, abort: this.stopController.signal });
+    } catch (err) {
+      error = errorMessage(err);
+    }
+    const end = clock.now();
+    const ok = error === undefined;
+    const normal =
+      'everyMs' in spec.schedule
+        ? Math.max(end, startedAt + spec.schedule.everyMs)
+        : nextRun(spec.schedule, end);
+    const nextRunAt = ok || 'everyMs' in spec.schedule ? normal : Math.min(normal, end + CALENDAR_RETRY_MS);
+    this.store.finish(spec.key, end, { ok, ...(error ? { error } : {}), nextRunAt });
+    if (ok) logger.debug({ job: spec.key, ms: end - startedAt, summary }, 'job done');
+    else logger.warn({ job: spec.key, ms: end - startedAt, error }, 'job failed');
+    this.options.onJobDone?.({
+      key: spec.key,
+      kind: spec.kind,
+      ok,
+      startedAt,
+      durationMs: end - startedAt,
+      ...(summary !== undefined ? { summary } : {}),
+      ...(error !== undefined ? { error } : {}),
+    });
+  }
+}

@@ -1,0 +1,193 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SimulatedClock } from '../src/clock.js';
+import type { Runtime } from '../src/compose.js';
+import { LOCK_FILE, runDaemon, type RunningDaemon } from '../src/daemon/daemon.js';
+import { JobStore } from '../src/daemon/job-store.js';
+import { BIN } from './helpers/cli.js';
+import { targetFixture } from './helpers/target.js';
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+
+const stops: (() => Promise<unknown>)[] = [];
+const runtimes: Runtime[] = [];
+afterEach(async () => {
+  for (const s of stops.splice(0)) await s();
+  for (const rt of runtimes.splice(0)) rt.close();
+});
+
+/** Wait (real time) until nothing runs and the loop has parked itself on the clock. */
+async function settle(clock: SimulatedClock, d: RunningDaemon): Promise<void> {
+  for (let i = 0; i < 2000; i++) {
+    if (d.scheduler.runningJobs().length === 0 && clock.pending > 0) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`jobs still running: ${d.scheduler.runningJobs().join(', ')}`);
+}
+
+/** Move the clock `ms` forward in `step`s, letting every job that comes due run to its end. */
+async function pass(clock: SimulatedClock, d: RunningDaemon, ms: number, step = MIN): Promise<void> {
+  for (let t = 0; t < ms; t += step) {
+    await clock.advance(Math.min(step, ms - t));
+    await settle(clock, d);
+  }
+}
+
+async function start(rt: Runtime, clock: SimulatedClock) {
+  const stop = new AbortController();
+  let ready!: (d: RunningDaemon) => void;
+  const up = new Promise<RunningDaemon>((r) => (ready = r));
+  const exited = runDaemon(rt, {
+    env: {},
+    signal: stop.signal,
+    shutdownGraceMs: 0,
+    onReady: (d) => ready(d),
+  });
+  stops.push(async () => {
+    stop.abort();
+    await exited.catch(() => undefined);
+  });
+  const daemon = await Promise.race([up, exited.then(() => Promise.reject(new Error('the daemon exited')))]);
+  await settle(clock, daemon);
+  return {
+    daemon,
+    stop: async () => {
+      stop.abort();
+      return exited;
+    },
+  };
+}
+
+async function scene(schedule: Record<string, unknown> = {}) {
+  const fx = await targetFixture({
+    config: { schedule: { observe: '5m', propose: '1h', ...schedule }, proposer: { provider: 'rules' } },
+  });
+  const clock = new SimulatedClock('2026-11-02T01:00:00Z');
+  const rt = fx.runtime(clock);
+  runtimes.push(rt);
+  return { fx, clock, rt };
+}
+
+const samples = (rt: Runtime) => rt.store.db.prepare('SELECT COUNT(*) FROM samples').pluck().get() as number;
+
+describe('kaizen run: the embedded scheduler', () => {
+  it('runs each job on its schedule, keeps next-run times in SQLite, and a restart neither loses nor doubles a run', async () => {
+    const { clock, rt } = await scene();
+    const first = await start(rt, clock);
+    // At start every interval job runs once: 2 signals sampled.
+    expect(samples(rt)).toBe(2);
+    await pass(clock, first.daemon, 15 * MIN);
+    expect(samples(rt)).toBe(8); // t = 0, 5, 10, 15 min
+    const jobs = new JobStore(rt.store.db);
+    expect(jobs.get('observe:app')).toMatchObject({
+      lastStatus: 'ok',
+      nextRunAt: clock.now() + 5 * MIN,
+      runningSince: null,
+    });
+    await first.stop();
+
+    // Two minutes later a new process starts: observe is not due for three more minutes.
+    await clock.advance(2 * MIN);
+    const second = await start(rt, clock);
+    expect(samples(rt)).toBe(8);
+    await pass(clock, second.daemon, 3 * MIN);
+    expect(samples(rt)).toBe(10);
+    await second.stop();
+  });
+
+  it('runs a nightly job missed while it was down once on start, then at its time', async () => {
+    const { clock, rt } = await scene({ distill: '0 3 * * *' });
+    const first = await start(rt, clock); // 01:00 UTC
+    const jobs = new JobStore(rt.store.db);
+    expect(jobs.get('distill')!.nextRunAt).toBe(Date.parse('2026-11-02T03:00:00Z'));
+    await first.stop();
+
+    await clock.set('2026-11-02T09:00:00Z'); // kaizen was down at 03:00
+    const second = await start(rt, clock);
+    expect(rt.store.distill.list()).toHaveLength(1);
+    expect(jobs.get('distill')!.nextRunAt).toBe(Date.parse('2026-11-03T03:00:00Z'));
+    await pass(clock, second.daemon, 2 * HOUR, 30 * MIN);
+    expect(rt.store.distill.list()).toHaveLength(1);
+    await second.stop();
+  });
+
+  it('runs a job a crash left marked as running again on the next start, and says so', async () => {
+    const { clock, rt } = await scene();
+    const first = await start(rt, clock);
+    await first.stop();
+    const jobs = new JobStore(rt.store.db);
+    // As a SIGKILL in the middle of a distill leaves it.
+    rt.store.db
+      .prepare("UPDATE scheduled_jobs SET running_since = ?, next_run_at = ? WHERE key = 'distill'")
+      .run(clock.now(), clock.now() + 10 * HOUR);
+    const exit = start(rt, clock);
+    const second = await exit;
+    expect(rt.store.distill.list()).toHaveLength(1);
+    expect(jobs.get('distill')).toMatchObject({ lastStatus: 'ok', runningSince: null });
+    const done = await second.stop();
+    expect(done.interrupted).toEqual(['distill']);
+  });
+
+  it('refuses a second daemon on the same data folder, naming the pid and the lock', async () => {
+    const { clock, rt, fx } = await scene();
+    const first = await start(rt, clock);
+    const other = fx.runtime(clock);
+    runtimes.push(other);
+    await expect(runDaemon(other, { env: {}, signal: new AbortController().signal })).rejects.toThrow(
+      `another kaizen is already running on ${rt.config.dataDir} (pid ${process.pid}, lock ${path.join(rt.config.dataDir, LOCK_FILE)}): stop it first, or point this one at another dataDir`,
+    );
+    await first.stop();
+    expect(existsSync(path.join(rt.config.dataDir, LOCK_FILE))).toBe(false);
+  });
+
+  it('takes over the lock of a process that died', async () => {
+    const { clock, rt } = await scene();
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await new Promise((r) => dead.on('exit', r));
+    writeFileSync(path.join(rt.config.dataDir, LOCK_FILE), `${dead.pid}\n`);
+    const d = await start(rt, clock);
+    expect(readFileSync(path.join(rt.config.dataDir, LOCK_FILE), 'utf8')).toBe(`${process.pid}\n`);
+    await d.stop();
+  });
+});
+
+describe('kaizen run as a process', () => {
+  it('starts, works on a compressed clock, and stops cleanly on SIGTERM', async () => {
+    const { fx } = await scene();
+    const child = spawn(process.execPath, [BIN, 'run', '-c', fx.configPath, '--time-scale', '600'], {
+      env: { ...process.env, KAIZEN_LOG_LEVEL: 'warn', ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '' },
+    });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    for (let i = 0; i < 400 && !err.includes('kaizen: running'); i++)
+      await new Promise((r) => setTimeout(r, 25));
+    expect(err).toMatch(
+      /kaizen: running \d+ job\(s\) for app from .*kaizen\.yaml on a clock 600× faster than real time/,
+    );
+    expect(err).toContain('kaizen: provider: rules is configured');
+    // 5-minute observe ticks at 600×: one every 0.5 s of real time.
+    await new Promise((r) => setTimeout(r, 1600));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(err).toContain('kaizen: SIGTERM: stopping');
+    expect(err).toContain('kaizen: stopped cleanly');
+    const rt = fx.runtime();
+    runtimes.push(rt);
+    expect(samples(rt)).toBeGreaterThanOrEqual(6);
+    expect(existsSync(path.join(rt.config.dataDir, LOCK_FILE))).toBe(false);
+  });
+
+  it('refuses a bad --time-scale', async () => {
+    const { fx } = await scene();
+    const child = spawn(process.execPath, [BIN, 'run', '-c', fx.configPath, '--time-scale', 'fast']);
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(code).toBe(64);
+    expect(err).toBe('kaizen: --time-scale "fast": expected a number from 1 to 100000\n');
+  });
+});
