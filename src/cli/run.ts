@@ -2,6 +2,7 @@ import { ScaledClock, SystemClock } from '../clock.js';
 import { compose } from '../compose.js';
 import { loadConfig, resolveConfigPath } from '../config/load.js';
 import { runDaemon } from '../daemon/daemon.js';
+import { sdNotifier } from '../daemon/sd-notify.js';
 import { UsageError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { formatLocal } from '../util/time.js';
@@ -25,6 +26,7 @@ export async function run(
     signals++;
     if (signals === 1) {
       io.err(`kaizen: ${name}: stopping (running jobs get 30 s to finish; send it again to stop at once)`);
+      void systemd?.stopping();
       stop.abort();
     } else {
       io.err(`kaizen: ${name} again: stopping now; interrupted jobs run again on the next start`);
@@ -35,10 +37,19 @@ export async function run(
   const onInt = () => onSignal('SIGINT');
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onInt);
+  const systemd = sdNotifier();
   try {
     const exit = await runDaemon(rt, {
       signal: stop.signal,
-      onReady: (d) => {
+      // The heartbeat job pings systemd's watchdog: pings stop when the scheduler stops working.
+      ...(systemd?.watchdogIntervalMs
+        ? {
+            heartbeatMs: Math.min(30_000, systemd.watchdogIntervalMs * scale),
+            onHeartbeat: () => systemd.watchdog(),
+          }
+        : {}),
+      onReady: async (d) => {
+        await systemd?.ready(`${d.jobs.length} jobs`);
         io.err(
           `kaizen: running ${d.jobs.length} job(s) for ${config.targets.map((t) => t.name).join(', ')} from ${config.configPath}` +
             (scale === 1
@@ -54,6 +65,7 @@ export async function run(
         : 'kaizen: stopped cleanly',
     );
   } finally {
+    systemd?.close();
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onInt);
     rt.close();

@@ -20,6 +20,10 @@ export interface DaemonOptions {
   maxConcurrent?: number;
   /** How long (clock time) running jobs get to finish on shutdown before they are aborted. */
   shutdownGraceMs?: number;
+  /** How often (clock time) the heartbeat job runs (default 30 s): proof the scheduler is alive. */
+  heartbeatMs?: number;
+  /** Called by every heartbeat, from inside the scheduler (the systemd watchdog ping). */
+  onHeartbeat?: () => void | Promise<void>;
   /** Told when the daemon is up, and at every job end (metrics, watchdog). */
   onReady?: (daemon: RunningDaemon) => void | Promise<void>;
   onJobDone?: (done: JobDone) => void;
@@ -65,7 +69,21 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<Da
     if (interrupted.length)
       rt.logger.warn({ jobs: interrupted }, 'jobs interrupted by the last stop run again');
 
-    const jobs = [...coreJobs(rt.config), ...(options.contributions ?? []).flatMap((c) => c(rt.config))];
+    const heartbeat: JobSpec = {
+      key: 'heartbeat',
+      kind: 'heartbeat',
+      schedule: { everyMs: options.heartbeatMs ?? 30_000 },
+      mutates: false,
+      run: async () => {
+        await options.onHeartbeat?.();
+        return 'alive';
+      },
+    };
+    const jobs = [
+      heartbeat,
+      ...coreJobs(rt.config),
+      ...(options.contributions ?? []).flatMap((c) => c(rt.config)),
+    ];
     const breakers = new Map<string, CircuitBreaker>();
     const scheduler = new EmbeddedScheduler({ ...rt, breakers, env }, jobs, {
       ...(options.maxConcurrent ? { maxConcurrent: options.maxConcurrent } : {}),
@@ -76,8 +94,9 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<Da
       kind: 'daemon_started',
       data: { pid: process.pid, jobs: jobs.length },
     });
-    scheduler.start();
+    // Ready (systemd's READY=1) before the first job, so the first watchdog ping follows it.
     await options.onReady?.({ scheduler, jobs, breakers, startedAt, provider });
+    scheduler.start();
 
     if (!options.signal.aborted)
       await new Promise<void>((resolve) =>

@@ -3,7 +3,6 @@ import type { Runtime } from '../compose.js';
 import type { TargetConfig } from '../config/schema.js';
 import { distill } from '../learn/distill/run.js';
 import { expireBacklog } from '../loop/backlog.js';
-import { writeWeeklyReport } from '../report/weekly.js';
 import { observeTick } from '../observe/tick.js';
 import type { CircuitBreaker } from '../propose/breaker.js';
 import { proposeCycle } from '../propose/cycle.js';
@@ -16,7 +15,8 @@ import { dueForValidation, validateIntervention } from '../validate/validate-int
  * scheduler and under BullMQ; a job is a plain async function of the runtime.
  */
 
-export type JobKind = 'observe' | 'propose' | 'validate' | 'distill' | 'review' | 'notify' | 'drift';
+export type JobKind =
+  'heartbeat' | 'observe' | 'propose' | 'validate' | 'distill' | 'review' | 'notify' | 'drift';
 
 export type JobSchedule = { everyMs: number } | { cron: string; timeZone: string };
 
@@ -90,6 +90,8 @@ export function coreJobs(config: Runtime['config']): JobSpec[] {
       schedule: { cron: config.schedule.metaReview, timeZone: config.timeZone },
       mutates: false,
       run: async (ctx) => {
+        // Loaded when the week's report is due: its charting library is most of kaizen's memory.
+        const { writeWeeklyReport } = await import('../report/weekly.js');
         const r = await writeWeeklyReport(ctx, { env: ctx.env });
         return `weekly report ${r.week}: ${r.html}`;
       },

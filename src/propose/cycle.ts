@@ -118,7 +118,7 @@ export async function proposeCycle(
 
   let proposals: unknown[] | undefined;
   let usage: { inputTokens: number; outputTokens: number; latencyMs: number } | undefined;
-  const provider = createProvider(selection, env, {
+  const provider = await createProvider(selection, env, {
     clock,
     ...(config.proposer.baseUrl ? { baseUrl: config.proposer.baseUrl } : {}),
   });

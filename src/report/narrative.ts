@@ -77,7 +77,7 @@ export async function narrate(
       const selection = selectProvider(config.proposer, options.env ?? process.env);
       if (selection.id === 'rules')
         return fallback(`deterministic ranking: no model is configured (${selection.why})`);
-      provider = createProvider(selection, options.env ?? process.env, {
+      provider = await createProvider(selection, options.env ?? process.env, {
         clock,
         ...(config.proposer.baseUrl ? { baseUrl: config.proposer.baseUrl } : {}),
       });

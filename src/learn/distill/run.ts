@@ -55,7 +55,7 @@ export async function distill(deps: DistillDeps): Promise<DistillSummary> {
   const { store, clock, config } = deps;
   const env = deps.env ?? process.env;
   const selection = selectProvider(config.proposer, env);
-  const provider = createProvider(selection, env, {
+  const provider = await createProvider(selection, env, {
     clock,
     ...(config.proposer.baseUrl ? { baseUrl: config.proposer.baseUrl } : {}),
   });
@@ -204,7 +204,7 @@ function record(summary: DistillSummary, result: string, id: string): void {
 async function modelDrafts(
   deps: DistillDeps,
   runId: number,
-  provider: NonNullable<ReturnType<typeof createProvider>>,
+  provider: NonNullable<Awaited<ReturnType<typeof createProvider>>>,
   model: string,
   finished: Parameters<typeof distillPrompt>[0],
   plan: DistillPlan,

@@ -73,14 +73,14 @@ describe('selectProvider', () => {
 });
 
 describe('createProvider', () => {
-  it('builds the selected provider, none for rules', () => {
+  it('builds the selected provider, none for rules', async () => {
     const clock = new SystemClock();
-    expect(createProvider({ id: 'rules', why: '' }, {}, { clock })).toBeUndefined();
-    expect(createProvider({ id: 'anthropic', why: '' }, { ANTHROPIC_API_KEY: ANT }, { clock })?.id).toBe(
-      'anthropic',
-    );
+    expect(await createProvider({ id: 'rules', why: '' }, {}, { clock })).toBeUndefined();
     expect(
-      createProvider({ id: 'openai', why: '' }, {}, { clock, baseUrl: 'http://127.0.0.1:1/v1' })?.id,
+      (await createProvider({ id: 'anthropic', why: '' }, { ANTHROPIC_API_KEY: ANT }, { clock }))?.id,
+    ).toBe('anthropic');
+    expect(
+      (await createProvider({ id: 'openai', why: '' }, {}, { clock, baseUrl: 'http://127.0.0.1:1/v1' }))?.id,
     ).toBe('openai');
   });
 });

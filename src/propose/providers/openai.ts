@@ -12,7 +12,8 @@ import {
 } from './types.js';
 
 /** The key sent to a local OpenAI-compatible server that needs none (the SDK insists on one). */
-export const NO_KEY = 'not-needed';
+import { NO_KEY } from './types.js';
+export { NO_KEY };
 
 export interface OpenAiProviderOptions {
   /** From the environment only (OPENAI_API_KEY), or NO_KEY for a local server; never logged. */

@@ -41,6 +41,9 @@ export interface LlmResponse {
 
 export type ProviderId = 'anthropic' | 'openai';
 
+/** The key sent to a local OpenAI-compatible server that needs none. */
+export const NO_KEY = 'not-needed';
+
 export interface LlmProvider {
   id: ProviderId;
   complete(req: LlmRequest, abort?: AbortSignal): Promise<LlmResponse>;
