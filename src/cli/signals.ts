@@ -1,6 +1,6 @@
 import { parseDuration } from '../util/duration.js';
 import { NotFoundError, UsageError } from '../errors.js';
-import { HOUR_MS } from '../store/samples.js';
+import { signalSeries } from '../observe/series.js';
 import { formatNumber, formatTable, printJson, type Io } from './io.js';
 import { withRuntime } from './runtime.js';
 
@@ -32,33 +32,9 @@ export async function run(
       );
     }
     const { target, signal } = matches[0]!;
-    const row = rt.store.catalog.signalsOf(target.name).get(signal.name);
-    const now = rt.clock.now();
-    const from = now - sinceMs;
-    const raw = row ? rt.store.samples.range(row.id, from, now) : [];
-    // Older than raw retention, the hourly rollups (means) stand in for the raw samples.
-    const firstRaw = raw[0]?.t ?? now;
-    const hourly =
-      row && from < firstRaw
-        ? rt.store.samples.hourly(row.id, from, Math.floor(firstRaw / HOUR_MS) * HOUR_MS)
-        : [];
-    const points = [
-      ...hourly.map((h) => ({
-        t: h.hour,
-        value: h.n > 0 ? h.sum! / h.n : null,
-        error: h.n === 0 ? `${h.errors} error sample(s)` : null,
-        rollup: 'hourly' as const,
-      })),
-      ...raw.map((s) => ({ t: s.t, value: s.value ?? null, error: s.error ?? null })),
-    ];
-    if (opts.json)
-      return printJson(io, {
-        target: target.name,
-        signal: signal.name,
-        unit: signal.unit,
-        since: from,
-        points,
-      });
+    const series = signalSeries(rt, target, signal, sinceMs);
+    const points = series.points;
+    if (opts.json) return printJson(io, series);
     if (points.length === 0) {
       io.out(
         `no samples of ${target.name}/${signal.name} in the last ${opts.since}; run "kaizen observe" to take one`,
