@@ -239,7 +239,8 @@ export function gatherWeeklyData(deps: ReportDeps, week: IsoWeek): WeeklyData {
       modelCallsFailed: usage.reduce((n, r) => n + r.failed, 0),
       tokens: usage.reduce((n, r) => n + r.inputTokens + r.outputTokens, 0),
       budgetExhausted: weekEvents.filter((e) => e.kind === 'budget_exhausted').length,
-      driftRefusals: weekEvents.filter((e) => e.kind === 'drift').length,
+      // Applies refused on drift; the drift scan's own findings (source: scan) are not refusals.
+      driftRefusals: weekEvents.filter((e) => e.kind === 'drift' && e.data.source !== 'scan').length,
     },
     interventions,
     trend,

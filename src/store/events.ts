@@ -47,4 +47,24 @@ export class EventLog {
     >[];
     return rows.map((r) => EventRow.parse({ ...r, data: JSON.parse(r.data as string) }));
   }
+
+  /** Events with an id above `afterId`, oldest first: a cursor for readers that must see each event once. */
+  after(afterId: number, limit = 1000): EventRow[] {
+    const rows = this.db
+      .prepare(
+        `SELECT id, t, kind, target, intervention_id AS interventionId, data FROM events
+         WHERE id > ? ORDER BY id LIMIT ?`,
+      )
+      .all(afterId, limit) as Record<string, unknown>[];
+    return rows.map((r) => EventRow.parse({ ...r, data: JSON.parse(r.data as string) }));
+  }
+
+  /** The highest id of the events before time `before` (all events when not given); 0 when there are none. */
+  lastId(before?: number): number {
+    const id = this.db
+      .prepare('SELECT MAX(id) FROM events WHERE (? IS NULL OR t < ?)')
+      .pluck()
+      .get(before ?? null, before ?? null) as number | null;
+    return id ?? 0;
+  }
 }

@@ -2,6 +2,8 @@ import { m0001Init } from './0001-init.js';
 import { m0002Interventions } from './0002-interventions.js';
 import { m0003LlmCalls } from './0003-llm-calls.js';
 import { m0004Learn } from './0004-learn.js';
+import { m0005Notify } from './0005-notify.js';
+import { m0006ReadIndexes } from './0006-read-indexes.js';
 
 /** One forward-only schema step. Versions are consecutive from 1; a shipped migration never changes. */
 export interface Migration {
@@ -11,4 +13,11 @@ export interface Migration {
 }
 
 /** Every migration, in order. Append only. */
-export const MIGRATIONS: readonly Migration[] = [m0001Init, m0002Interventions, m0003LlmCalls, m0004Learn];
+export const MIGRATIONS: readonly Migration[] = [
+  m0001Init,
+  m0002Interventions,
+  m0003LlmCalls,
+  m0004Learn,
+  m0005Notify,
+  m0006ReadIndexes,
+];
