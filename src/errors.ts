@@ -35,7 +35,8 @@ export type ErrorCode =
   | 'SIGNATURE_INVALID'
   | 'SYNC_FAILED'
   | 'DISTILL_FAILED'
-  | 'REPORT_FAILED';
+  | 'REPORT_FAILED'
+  | 'REDIS_UNAVAILABLE';
 
 export interface KaizenErrorOptions {
   cause?: unknown;
@@ -106,6 +107,13 @@ export class UsageError extends KaizenError {
 export class NotFoundError extends KaizenError {
   constructor(message: string) {
     super('NOT_FOUND', message);
+  }
+}
+
+/** Redis (the BullMQ backend) cannot be reached or refuses us; the message names host:port, never a password. */
+export class RedisUnavailableError extends KaizenError {
+  constructor(message: string, options: KaizenErrorOptions = {}) {
+    super('REDIS_UNAVAILABLE', message, { retryable: true, ...options });
   }
 }
 

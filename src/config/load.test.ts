@@ -637,8 +637,19 @@ describe('loadConfig accepts good configs', () => {
       confidence: 0.98,
       tolerance: 0.25,
     });
-    expect(config.notifications).toEqual({ webhooks: [] });
-    expect(config.server).toEqual({ enabled: true, host: '127.0.0.1', port: 7878, tokenEnv: 'KAIZEN_TOKEN' });
+    expect(config.notifications).toEqual({
+      webhooks: [],
+      intervalMs: 30_000,
+      driftScanMs: 3_600_000,
+      deadlineMs: 120_000,
+    });
+    expect(config.server).toEqual({
+      enabled: true,
+      host: '127.0.0.1',
+      port: 7878,
+      tokenEnv: 'KAIZEN_TOKEN',
+      maxBodyBytes: 65_536,
+    });
     expect(config.targets).toHaveLength(1);
     expect(config.targets[0]).toMatchObject({ name: 'shop', branch: 'main', signals: [] });
     expect(config.targets[0]?.remote).toBeUndefined();

@@ -668,31 +668,127 @@ export const ValidationConfig = z
     denseIntervalMs: denseInterval,
   }));
 
-export const WebhookConfig = z.strictObject({
-  url: HttpUrl.describe('where notifications are POSTed'),
-  format: z
-    .enum(['generic', 'slack', 'discord'])
-    .default('generic')
-    .describe('body format (default generic)'),
+export const WebhookConfig = z
+  .strictObject({
+    url: HttpUrl.describe(
+      'where notifications are POSTed (it often holds a token: kaizen logs only its host)',
+    ),
+    format: z
+      .enum(['generic', 'slack', 'discord'])
+      .default('generic')
+      .describe('body format (default generic)'),
+    timeout: dur('10s', 'one delivery attempt is abandoned after'),
+    attempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(10)
+      .default(5)
+      .describe(
+        'attempts per notification before kaizen gives up and records notify_failed; network errors, timeouts, 429 and 5xx are retried with exponential backoff, other answers are not (default 5)',
+      ),
+  })
+  .transform(({ timeout, ...rest }) => ({ ...rest, timeoutMs: timeout }));
+export type WebhookConfig = z.infer<typeof WebhookConfig>;
+
+export const NotificationsConfig = z
+  .strictObject({
+    webhooks: z.array(WebhookConfig).default([]).describe('webhook receivers'),
+    dashboardUrl: HttpUrl.optional().describe(
+      'public base URL of the dashboard, for links in notifications (default http://<server.host>:<server.port>)',
+    ),
+    interval: dur('30s', 'how often the notifier reads new events and delivers what is due'),
+    driftScan: dur(
+      '1h',
+      'how often the drift scan looks for a dirty work tree and commits that bypassed kaizen on the target branch',
+    ),
+    deadline: dur(
+      '2m',
+      'one notifier pass stops delivering after this long; what is left goes in the next pass',
+    ),
+  })
+  .transform(({ interval, driftScan, deadline, ...rest }) => ({
+    ...rest,
+    intervalMs: interval,
+    driftScanMs: driftScan,
+    deadlineMs: deadline,
+  }));
+export type NotificationsConfig = z.infer<typeof NotificationsConfig>;
+
+/** `redis://[user:password@]host:port/db` or `rediss://…` (TLS); the password is never echoed back. */
+const RedisUrl = z.string().superRefine((text, ctx) => {
+  let ok = false;
+  try {
+    const u = new URL(text);
+    ok = (u.protocol === 'redis:' || u.protocol === 'rediss:') && u.hostname !== '';
+  } catch {
+    ok = false;
+  }
+  if (!ok)
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expected a Redis URL such as redis://127.0.0.1:6379/0 (or rediss:// for TLS)',
+    });
 });
 
-export const NotificationsConfig = z.strictObject({
-  webhooks: z.array(WebhookConfig).default([]).describe('webhook receivers'),
-});
+const queueConcurrency = (fallback: number, what: string) =>
+  z.number().int().min(1).max(64).default(fallback).describe(`${what} (default ${fallback})`);
+
+export const RedisConfig = z
+  .strictObject({
+    url: RedisUrl.optional().describe(
+      'run the jobs on BullMQ queues in this Redis (redis://[user:password@]host:port/db) instead of the embedded scheduler; KAIZEN_REDIS_URL overrides it (default: unset, embedded)',
+    ),
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'expected letters, digits, _ . or - (at most 64)')
+      .default('kaizen')
+      .describe('prefix of every Redis key, so several kaizen systems can share one Redis (default kaizen)'),
+    stallTimeout: dur(
+      '30s',
+      'a running job whose worker stops renewing its lock for this long (killed, frozen) is handed to another worker',
+    ),
+    concurrency: z
+      .strictObject({
+        observe: queueConcurrency(4, 'observe jobs one worker process runs at once'),
+        distill: queueConcurrency(1, 'distill jobs one worker process runs at once'),
+        review: queueConcurrency(1, 'weekly-review jobs one worker process runs at once'),
+        notify: queueConcurrency(1, 'notification jobs one worker process runs at once'),
+        drift: queueConcurrency(1, 'drift-scan jobs one worker process runs at once'),
+      })
+      .prefault({})
+      .describe(
+        'jobs per queue per worker process; jobs that may commit to a repo (propose, validate) share one queue that runs one job at a time across all workers, whatever is set here',
+      ),
+  })
+  .transform(({ stallTimeout, ...rest }) => ({ ...rest, stallTimeoutMs: stallTimeout }));
+export type RedisConfig = z.infer<typeof RedisConfig>;
 
 export const ServerConfig = z.strictObject({
   enabled: z
     .boolean()
     .default(true)
     .describe('serve /health, /metrics, the API and the dashboard (default true)'),
-  host: z.string().default('127.0.0.1').describe('bind address (default 127.0.0.1: loopback only)'),
+  host: z
+    .string()
+    .default('127.0.0.1')
+    .describe(
+      'bind address (default 127.0.0.1: loopback only); kaizen refuses to listen beyond loopback without a token',
+    ),
   port: z.number().int().min(0).max(65535).default(7878).describe('port (default 7878)'),
   tokenEnv: z
     .string()
     .default('KAIZEN_TOKEN')
     .describe(
-      'environment variable holding the bearer token for state-changing calls (default KAIZEN_TOKEN)',
+      'environment variable holding the bearer token (at least 16 characters) for state-changing calls, and for every call when host is beyond loopback (default KAIZEN_TOKEN)',
     ),
+  maxBodyBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(1_048_576)
+    .default(65_536)
+    .describe('largest request body accepted; a larger one is refused with 413 (default 65536)'),
 });
 
 const TrustedKey = z
@@ -821,6 +917,9 @@ export const KaizenConfigInput = z
     validation: ValidationConfig.prefault({}).describe('how outcomes are judged'),
     notifications: NotificationsConfig.prefault({}).describe('where kaizen speaks'),
     server: ServerConfig.prefault({}).describe('HTTP server'),
+    redis: RedisConfig.prefault({}).describe(
+      'BullMQ job queues in Redis (optional: without a URL the jobs run in-process)',
+    ),
     exchange: ExchangeConfig.prefault({}).describe('sharing signed lessons with other kaizen systems'),
   })
   .superRefine((c, ctx) => {

@@ -4,6 +4,7 @@ import { KaizenError } from '../errors.js';
 import { recoverInterrupted } from '../apply/recover.js';
 import type { CircuitBreaker } from '../propose/breaker.js';
 import { selectProvider } from '../propose/providers/index.js';
+import { createMetrics, directActions, startServer, type RunningServer } from '../server/index.js';
 import { takePidLock } from '../util/pid-lock.js';
 import { JobStore } from './job-store.js';
 import { coreJobs, type JobContribution, type JobSpec } from './jobs.js';
@@ -31,6 +32,8 @@ export interface DaemonOptions {
 
 export interface RunningDaemon {
   scheduler: EmbeddedScheduler;
+  /** The HTTP server (health, metrics, API, dashboard) when `server.enabled`. */
+  server?: RunningServer;
   jobs: readonly JobSpec[];
   breakers: Map<string, CircuitBreaker>;
   startedAt: number;
@@ -85,23 +88,46 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<Da
       ...(options.contributions ?? []).flatMap((c) => c(rt.config)),
     ];
     const breakers = new Map<string, CircuitBreaker>();
+    const metrics = rt.config.server.enabled ? createMetrics(rt, { breakers }) : undefined;
     const scheduler = new EmbeddedScheduler({ ...rt, breakers, env }, jobs, {
       ...(options.maxConcurrent ? { maxConcurrent: options.maxConcurrent } : {}),
-      ...(options.onJobDone ? { onJobDone: options.onJobDone } : {}),
+      onJobDone: (done) => {
+        metrics?.recordJob(done.kind, done.ok ? 'ok' : 'failed', done.durationMs);
+        options.onJobDone?.(done);
+      },
     });
+    const server = metrics
+      ? await startServer(rt, {
+          breakers,
+          metrics,
+          env,
+          scheduler: { state: () => (scheduler.isStopping ? 'stopping' : 'running') },
+          // A person's approve or revert waits for, and holds back, jobs that change a repo.
+          actions: directActions(rt, (fn) => scheduler.runExclusive(fn)),
+        })
+      : undefined;
+    if (server) rt.logger.info({ url: server.url }, 'serving');
     const startedAt = rt.clock.now();
     rt.store.events.append(startedAt, {
       kind: 'daemon_started',
       data: { pid: process.pid, jobs: jobs.length },
     });
     // Ready (systemd's READY=1) before the first job, so the first watchdog ping follows it.
-    await options.onReady?.({ scheduler, jobs, breakers, startedAt, provider });
+    await options.onReady?.({
+      scheduler,
+      jobs,
+      breakers,
+      startedAt,
+      provider,
+      ...(server ? { server } : {}),
+    });
     scheduler.start();
 
     if (!options.signal.aborted)
       await new Promise<void>((resolve) =>
         options.signal.addEventListener('abort', () => resolve(), { once: true }),
       );
+    await server?.close();
     const stopped = await scheduler.stop(options.shutdownGraceMs ?? 30_000);
     rt.store.events.append(rt.clock.now(), {
       kind: 'daemon_stopped',

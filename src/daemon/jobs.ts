@@ -3,6 +3,8 @@ import type { Runtime } from '../compose.js';
 import type { TargetConfig } from '../config/schema.js';
 import { distill } from '../learn/distill/run.js';
 import { expireBacklog } from '../loop/backlog.js';
+import { driftScan } from '../notify/drift.js';
+import { createNotifier, type Notifier } from '../notify/notifier.js';
 import { observeTick } from '../observe/tick.js';
 import type { CircuitBreaker } from '../propose/breaker.js';
 import { proposeCycle } from '../propose/cycle.js';
@@ -84,6 +86,21 @@ export function coreJobs(config: Runtime['config']): JobSpec[] {
         return `reviewed ${s.reviewed.length}, new lessons ${s.created.length}, updated ${s.updated.length}, retired ${s.retired.length}`;
       },
     },
+    notifyJob(config),
+    {
+      key: 'drift',
+      kind: 'drift',
+      schedule: { everyMs: config.notifications.driftScanMs },
+      mutates: false,
+      run: async (ctx) => {
+        const results = await driftScan(ctx, { signal: ctx.abort });
+        return results
+          .map(
+            (r) => `${r.target}: ${r.outcome === 'scanned' ? `${r.findings.length} finding(s)` : r.outcome}`,
+          )
+          .join(', ');
+      },
+    },
     {
       key: 'review',
       kind: 'review',
@@ -98,6 +115,22 @@ export function coreJobs(config: Runtime['config']): JobSpec[] {
     },
   );
   return jobs;
+}
+
+/** Notifications: one notifier per daemon (it keeps a lease and a cursor), created on first use. */
+function notifyJob(config: Runtime['config']): JobSpec {
+  let notifier: Notifier | undefined;
+  return {
+    key: 'notify',
+    kind: 'notify',
+    schedule: { everyMs: config.notifications.intervalMs },
+    mutates: false,
+    run: async (ctx) => {
+      notifier ??= createNotifier(ctx, { env: ctx.env });
+      const r = await notifier.runOnce({ signal: ctx.abort });
+      return `sent ${r.sent}, failed ${r.failed}, pending ${r.pending}`;
+    },
+  };
 }
 
 async function observeJob(ctx: JobContext, target: TargetConfig): Promise<string> {

@@ -35,6 +35,8 @@ export class EmbeddedScheduler {
   private readonly stopController = new AbortController();
   private wake = new AbortController();
   private stopping = false;
+  /** Callers of runExclusive holding the repos: mutating jobs wait for them. */
+  private exclusiveHolds = 0;
   private loop: Promise<void> | undefined;
 
   constructor(
@@ -67,6 +69,26 @@ export class EmbeddedScheduler {
   /** Keys of the jobs running now. */
   runningJobs(): string[] {
     return [...this.running.keys()];
+  }
+
+  /**
+   * Run `fn` (a person's approve or revert through the API) when no job that changes a repo runs,
+   * and hold such jobs back until it is done: the same one-at-a-time rule as between jobs.
+   */
+  async runExclusive<T>(fn: () => Promise<T>): Promise<T> {
+    this.exclusiveHolds++;
+    try {
+      for (let busy = this.mutatingRunning(); busy.length > 0; busy = this.mutatingRunning())
+        await Promise.allSettled(busy);
+      return await fn();
+    } finally {
+      this.exclusiveHolds--;
+      this.wake.abort();
+    }
+  }
+
+  private mutatingRunning(): Promise<void>[] {
+    return [...this.running].filter(([k]) => this.jobs.get(k)?.mutates).map(([, p]) => p);
   }
 
   /** Ask for a job to run as soon as a slot is free (a person, an alert). */
@@ -104,22 +126,13 @@ export class EmbeddedScheduler {
     while (!this.stopping) {
       this.launchDue();
       const next = this.store.nextDue();
-      const waitMs = Math.min(
-        IDLE_MAX_MS,
-        next === undefined ? IDLE_MAX_MS : Math.max(0, next - clock.now()),
-      );
-      if (waitMs === 0 && this.running.size === 0 && !this.anyLaunchable()) {
-        // Due jobs exist but none can start (unknown keys): do not spin.
-        await clock.sleep(1000, this.wake.signal).catch(() => undefined);
-      } else if (waitMs > 0 || this.running.size > 0) {
-        await clock.sleep(waitMs, this.wake.signal).catch(() => undefined);
-      }
+      const untilNext = next === undefined ? IDLE_MAX_MS : next - clock.now();
+      // Whatever is due now and still waits is held by a running job (one mutating job at a time,
+      // or the concurrency limit): a finishing job wakes the loop. Never spin on it.
+      const waitMs = untilNext <= 0 ? IDLE_MAX_MS : Math.min(IDLE_MAX_MS, untilNext);
+      await clock.sleep(waitMs, this.wake.signal).catch(() => undefined);
       if (this.wake.signal.aborted) this.wake = new AbortController();
     }
-  }
-
-  private anyLaunchable(): boolean {
-    return this.store.due(this.ctx.clock.now()).some((r) => this.jobs.has(r.key));
   }
 
   private launchDue(): void {
@@ -129,7 +142,7 @@ export class EmbeddedScheduler {
       if (this.running.size >= max) return;
       const spec = this.jobs.get(row.key);
       if (!spec) continue;
-      if (spec.mutates && [...this.running.keys()].some((k) => this.jobs.get(k)?.mutates)) continue;
+      if (spec.mutates && (this.exclusiveHolds > 0 || this.mutatingRunning().length > 0)) continue;
       if (!this.store.claim(spec.key, now)) continue;
       const p = this.execute(spec).finally(() => {
         this.running.delete(spec.key);

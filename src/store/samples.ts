@@ -1,3 +1,4 @@
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 
 export const HOUR_MS = 3_600_000;
@@ -27,6 +28,16 @@ export interface HourlyRollup {
 export class SampleStore {
   private readonly insertStmt;
   private readonly rangeStmt;
+  /** Prepared statements by SQL: the digest runs these per signal, and compiling costs more than running. */
+  private readonly statements = new Map<string, Statement>();
+  private cached(sql: string, raw = false): Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = raw ? this.db.prepare(sql).raw() : this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
 
   constructor(private readonly db: Db) {
     // A second sample in the same millisecond replaces the first rather than failing the batch.
@@ -62,44 +73,37 @@ export class SampleStore {
 
   /** The newest `limit` samples at or before `to`, newest first. */
   latest(signalId: number, to: number, limit: number): Sample[] {
-    const rows = this.db
-      .prepare('SELECT t, value, error FROM samples WHERE signal_id = ? AND t <= ? ORDER BY t DESC LIMIT ?')
-      .raw()
-      .all(signalId, to, limit) as [number, number | null, string | null][];
+    const rows = this.cached(
+      'SELECT t, value, error FROM samples WHERE signal_id = ? AND t <= ? ORDER BY t DESC LIMIT ?',
+      true,
+    ).all(signalId, to, limit) as [number, number | null, string | null][];
     return rows.map(([t, value, error]) => (error !== null ? { t, error } : { t, value: value as number }));
   }
 
   /** Values (errors skipped) with from ≤ t < to, oldest first. */
   values(signalId: number, from: number, to: number): { t: number; value: number }[] {
-    return this.db
-      .prepare(
-        'SELECT t, value FROM samples WHERE signal_id = ? AND t >= ? AND t < ? AND value IS NOT NULL ORDER BY t',
-      )
-      .all(signalId, from, to) as { t: number; value: number }[];
+    return this.cached(
+      'SELECT t, value FROM samples WHERE signal_id = ? AND t >= ? AND t < ? AND value IS NOT NULL ORDER BY t',
+    ).all(signalId, from, to) as { t: number; value: number }[];
   }
 
   /** The newest `limit` values before `before`, oldest first. */
   valuesBefore(signalId: number, before: number, limit: number): { t: number; value: number }[] {
-    const rows = this.db
-      .prepare(
-        'SELECT t, value FROM samples WHERE signal_id = ? AND t < ? AND value IS NOT NULL ORDER BY t DESC LIMIT ?',
-      )
-      .all(signalId, before, limit) as { t: number; value: number }[];
+    const rows = this.cached(
+      'SELECT t, value FROM samples WHERE signal_id = ? AND t < ? AND value IS NOT NULL ORDER BY t DESC LIMIT ?',
+    ).all(signalId, before, limit) as { t: number; value: number }[];
     return rows.reverse();
   }
 
   hourly(signalId: number, from: number, to: number): HourlyRollup[] {
-    return this.db
-      .prepare(
-        'SELECT hour, n, errors, sum, min, max, median FROM samples_hourly WHERE signal_id = ? AND hour >= ? AND hour < ? ORDER BY hour',
-      )
-      .all(signalId, from, to) as HourlyRollup[];
+    return this.cached(
+      'SELECT hour, n, errors, sum, min, max, median FROM samples_hourly WHERE signal_id = ? AND hour >= ? AND hour < ? ORDER BY hour',
+    ).all(signalId, from, to) as HourlyRollup[];
   }
 
   /** Raw samples are rolled up to here (exclusive); undefined when nothing is rolled up yet. */
   rolledUntil(signalId: number): number | undefined {
-    const row = this.db
-      .prepare('SELECT rolled_until FROM rollup_state WHERE signal_id = ?')
+    const row = this.cached('SELECT rolled_until FROM rollup_state WHERE signal_id = ?')
       .pluck()
       .get(signalId);
     return row as number | undefined;

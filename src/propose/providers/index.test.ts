@@ -90,7 +90,7 @@ describe('modelFor', () => {
     const config = { model: 'shared', models: { distill: 'cheap' } };
     expect(modelFor(config, 'anthropic', 'distill')).toBe('cheap');
     expect(modelFor(config, 'anthropic', 'propose')).toBe('shared');
-    expect(modelFor({}, 'anthropic', 'review')).toBe('claude-sonnet-4-5');
+    expect(modelFor({}, 'anthropic', 'review')).toBe('claude-sonnet-5-5');
     expect(modelFor({ models: {} }, 'openai', 'propose')).toBe('gpt-4.1-mini');
   });
 });

@@ -81,7 +81,7 @@ export function selectProvider(config: ProviderConfig, env: ProviderEnv = proces
 export type ModelTask = 'propose' | 'distill' | 'review';
 
 const DEFAULT_MODEL: Record<ProviderId, string> = {
-  anthropic: 'claude-sonnet-4-5',
+  anthropic: 'claude-sonnet-5-5',
   openai: 'gpt-4.1-mini',
 };
 
