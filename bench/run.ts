@@ -6,6 +6,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   observe: () => import('./observe.js'),
   rollback: () => import('./rollback.js'),
   propose: () => import('./propose.js'),
+  bullmq: () => import('./bullmq.js'),
   daemon: () => import('./daemon.js'),
 };
 

@@ -7,6 +7,7 @@ import type { Runtime } from '../src/compose.js';
 import { LOCK_FILE, runDaemon, type RunningDaemon } from '../src/daemon/daemon.js';
 import { JobStore } from '../src/daemon/job-store.js';
 import { BIN } from './helpers/cli.js';
+import { requireRedis, skipWithoutRedis, startRedis } from './helpers/redis.js';
 import { targetFixture } from './helpers/target.js';
 
 const MIN = 60_000;
@@ -63,7 +64,11 @@ async function start(rt: Runtime, clock: SimulatedClock) {
 
 async function scene(schedule: Record<string, unknown> = {}) {
   const fx = await targetFixture({
-    config: { schedule: { observe: '5m', propose: '1h', ...schedule }, proposer: { provider: 'rules' } },
+    config: {
+      schedule: { observe: '5m', propose: '1h', ...schedule },
+      proposer: { provider: 'rules' },
+      server: { port: 0 },
+    },
   });
   const clock = new SimulatedClock('2026-11-02T01:00:00Z');
   const rt = fx.runtime(clock);
@@ -180,6 +185,38 @@ describe('kaizen run as a process', () => {
     expect(samples(rt)).toBeGreaterThanOrEqual(6);
     expect(existsSync(path.join(rt.config.dataDir, LOCK_FILE))).toBe(false);
   });
+
+  it.skipIf(skipWithoutRedis())(
+    'runs its jobs on BullMQ when KAIZEN_REDIS_URL is set, and says so',
+    async () => {
+      requireRedis();
+      const redis = await startRedis();
+      stops.push(() => redis.dispose());
+      const { fx } = await scene();
+      const child = spawn(process.execPath, [BIN, 'run', '-c', fx.configPath, '--time-scale', '600'], {
+        env: {
+          ...process.env,
+          KAIZEN_REDIS_URL: redis.url,
+          KAIZEN_LOG_LEVEL: 'info',
+          ANTHROPIC_API_KEY: '',
+          OPENAI_API_KEY: '',
+        },
+      });
+      let err = '';
+      child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      for (let i = 0; i < 400 && !err.includes('kaizen: running'); i++)
+        await new Promise((r) => setTimeout(r, 25));
+      expect(err).toContain(`"backend":"bullmq at 127.0.0.1:${redis.port}"`);
+      await new Promise((r) => setTimeout(r, 1600));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      const rt = fx.runtime();
+      runtimes.push(rt);
+      expect(samples(rt)).toBeGreaterThanOrEqual(4);
+      expect(new JobStore(rt.store.db).get('observe:app')?.lastStatus).toBe('ok');
+    },
+  );
 
   it('refuses a bad --time-scale', async () => {
     const { fx } = await scene();

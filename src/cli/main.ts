@@ -265,6 +265,13 @@ function buildProgram(io: Io): Command {
     .action(async (opts) => (await import('./run.js')).run(opts, io));
 
   program
+    .command('worker')
+    .description('an extra BullMQ worker: works the job queues `kaizen run` fills in Redis (needs redis.url)')
+    .option('--concurrency <n>', 'jobs per queue at once in this process (default: redis.concurrency)')
+    .addOption(configOption())
+    .action(async (opts) => (await import('./worker.js')).run(opts, io));
+
+  program
     .command('recover')
     .description('finish or undo applies a crash interrupted (every applying command also does this first)')
     .addOption(configOption())

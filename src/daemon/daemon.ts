@@ -8,6 +8,8 @@ import { createMetrics, directActions, startServer, type RunningServer } from '.
 import { takePidLock } from '../util/pid-lock.js';
 import { JobStore } from './job-store.js';
 import { coreJobs, type JobContribution, type JobSpec } from './jobs.js';
+import { BullmqBackend } from './bullmq/backend.js';
+import { resolveRedis } from './bullmq/redis.js';
 import { EmbeddedScheduler, type JobDone } from './scheduler.js';
 
 export const LOCK_FILE = 'kaizen.lock';
@@ -31,7 +33,8 @@ export interface DaemonOptions {
 }
 
 export interface RunningDaemon {
-  scheduler: EmbeddedScheduler;
+  /** The embedded scheduler, or the BullMQ backend when Redis is configured. */
+  scheduler: EmbeddedScheduler | BullmqBackend;
   /** The HTTP server (health, metrics, API, dashboard) when `server.enabled`. */
   server?: RunningServer;
   jobs: readonly JobSpec[];
@@ -89,13 +92,18 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<Da
     ];
     const breakers = new Map<string, CircuitBreaker>();
     const metrics = rt.config.server.enabled ? createMetrics(rt, { breakers }) : undefined;
-    const scheduler = new EmbeddedScheduler({ ...rt, breakers, env }, jobs, {
-      ...(options.maxConcurrent ? { maxConcurrent: options.maxConcurrent } : {}),
-      onJobDone: (done) => {
-        metrics?.recordJob(done.kind, done.ok ? 'ok' : 'failed', done.durationMs);
-        options.onJobDone?.(done);
-      },
-    });
+    const onJobDone = (done: JobDone) => {
+      metrics?.recordJob(done.kind, done.ok ? 'ok' : 'failed', done.durationMs);
+      options.onJobDone?.(done);
+    };
+    // KAIZEN_REDIS_URL or redis.url: the same jobs on BullMQ queues that `kaizen worker`s share.
+    const redis = resolveRedis(rt.config, env);
+    const scheduler = redis
+      ? new BullmqBackend({ ...rt, breakers, env }, jobs, { redis, schedule: true, onJobDone })
+      : new EmbeddedScheduler({ ...rt, breakers, env }, jobs, {
+          ...(options.maxConcurrent ? { maxConcurrent: options.maxConcurrent } : {}),
+          onJobDone,
+        });
     const server = metrics
       ? await startServer(rt, {
           breakers,
@@ -112,6 +120,14 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<Da
       kind: 'daemon_started',
       data: { pid: process.pid, jobs: jobs.length },
     });
+    if (scheduler instanceof BullmqBackend) {
+      // Redis must answer before kaizen says it is ready; if it does not, say why and stop.
+      await scheduler.start().catch(async (err: unknown) => {
+        await server?.close();
+        throw err;
+      });
+    }
+    rt.logger.info({ backend: redis ? `bullmq at ${redis.where}` : 'embedded' }, 'scheduler');
     // Ready (systemd's READY=1) before the first job, so the first watchdog ping follows it.
     await options.onReady?.({
       scheduler,
@@ -121,7 +137,7 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<Da
       provider,
       ...(server ? { server } : {}),
     });
-    scheduler.start();
+    if (scheduler instanceof EmbeddedScheduler) scheduler.start();
 
     if (!options.signal.aborted)
       await new Promise<void>((resolve) =>
