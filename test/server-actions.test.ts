@@ -283,7 +283,7 @@ describe('errors a person can read', () => {
       route: '/api/interventions?stat=applied',
       status: 400,
       code: 'bad_request',
-      message: 'unknown query parameter "stat"; known: state, target, limit',
+      message: 'unknown query parameter "stat"; known: state, target, signal, limit',
     },
     {
       what: 'an unknown state',
