@@ -167,6 +167,19 @@ export function nextRun(schedule: JobSchedule, now: number): number {
   return next ? next.getTime() : Number.MAX_SAFE_INTEGER;
 }
 
+/** How soon a failed calendar job (distill, review) is tried again, rather than at its next time. */
+export const CALENDAR_RETRY_MS = 5 * 60_000;
+
+/**
+ * When a job that started at `startedAt` and ended at `end` runs next: interval jobs keep their
+ * rate (never in the past), calendar jobs their calendar, except that a failed one retries soon.
+ */
+export function nextRunAfter(schedule: JobSchedule, startedAt: number, end: number, ok: boolean): number {
+  if ('everyMs' in schedule) return Math.max(end, startedAt + schedule.everyMs);
+  const normal = nextRun(schedule, end);
+  return ok ? normal : Math.min(normal, end + CALENDAR_RETRY_MS);
+}
+
 /** When a job new to the store first runs: interval jobs at once, calendar jobs at their next time. */
 export function firstRun(schedule: JobSchedule, now: number): number {
   return 'everyMs' in schedule ? now : nextRun(schedule, now);

@@ -1,9 +1,7 @@
 import { errorMessage } from '../observe/sources/support.js';
 import { JobStore } from './job-store.js';
-import { firstRun, nextRun, type JobContext, type JobSpec } from './jobs.js';
+import { firstRun, nextRunAfter, type JobContext, type JobSpec } from './jobs.js';
 
-/** How soon a failed calendar job (distill, review) is tried again, rather than tomorrow. */
-export const CALENDAR_RETRY_MS = 5 * 60_000;
 /** The longest the loop sleeps without looking at the table (a job may have been asked to run soon). */
 const IDLE_MAX_MS = 60_000;
 
@@ -164,11 +162,7 @@ export class EmbeddedScheduler {
     }
     const end = clock.now();
     const ok = error === undefined;
-    const normal =
-      'everyMs' in spec.schedule
-        ? Math.max(end, startedAt + spec.schedule.everyMs)
-        : nextRun(spec.schedule, end);
-    const nextRunAt = ok || 'everyMs' in spec.schedule ? normal : Math.min(normal, end + CALENDAR_RETRY_MS);
+    const nextRunAt = nextRunAfter(spec.schedule, startedAt, end, ok);
     this.store.finish(spec.key, end, { ok, ...(error ? { error } : {}), nextRunAt });
     if (ok) logger.debug({ job: spec.key, ms: end - startedAt, summary }, 'job done');
     else logger.warn({ job: spec.key, ms: end - startedAt, error }, 'job failed');

@@ -8,7 +8,8 @@ import {
   type LlmProvider,
   type ProviderEnv,
 } from '../propose/providers/index.js';
-import { completeValidated, jsonSchemaOf } from '../propose/structured.js';
+import { callModel } from '../propose/model-call.js';
+import { jsonSchemaOf } from '../propose/structured.js';
 import { formatDuration } from '../util/duration.js';
 import type { ReportDeps, WeeklyData } from './data.js';
 import { MAX_NEXT_MOVES, rankNextMoves, type NextMove } from './next-moves.js';
@@ -68,7 +69,7 @@ export async function narrate(
     moves: ranking,
   });
 
-  const { config, clock, store } = deps;
+  const { config, clock } = deps;
   let provider: LlmProvider | undefined;
   if (options.provider === null) return fallback('deterministic ranking: no model was asked');
   if (options.provider) provider = options.provider;
@@ -89,77 +90,37 @@ export async function narrate(
   if (!provider) return fallback('deterministic ranking: no model is configured');
 
   const model = modelFor(config.proposer, provider.id, 'review');
-  const usage = (u: {
-    t: number;
-    model: string;
-    inputTokens: number;
-    outputTokens: number;
-    latencyMs: number;
-    outcome: 'ok' | 'invalid' | 'error';
-    detail?: string;
-    raw?: string;
-  }) =>
-    store.usage.record({
-      target: null,
+  const answer = await callModel(deps, {
+    provider,
+    target: null,
+    promptVersion: REVIEW_PROMPT.version,
+    schema: ReviewAnswer,
+    request: {
       task: 'meta-review',
-      provider: provider.id,
-      promptVersion: REVIEW_PROMPT.version,
-      ...u,
-    });
-
-  try {
-    const answer = await completeValidated(
-      provider,
-      {
-        task: 'meta-review',
-        model,
-        system: REVIEW_PROMPT.system,
-        prompt: REVIEW_PROMPT.render({
-          week: data.week.label,
-          facts: JSON.stringify(facts(data), null, 1),
-          ranking: ranking.map((m, i) => `${i + 1}. ${m.title}: ${m.why}`).join('\n') || '(nothing ranked)',
-        }),
-        maxOutputTokens: Math.min(config.proposer.maxOutputTokens, 2048),
-        timeoutMs: config.proposer.timeoutMs,
-        schema: jsonSchemaOf(ReviewAnswer),
-        schemaName: REVIEW_SCHEMA_NAME,
-      },
-      ReviewAnswer,
-      { clock },
-    );
-    for (const a of answer.attempts) {
-      usage({
-        t: a.at,
-        model: a.model,
-        inputTokens: a.usage.inputTokens,
-        outputTokens: a.usage.outputTokens,
-        latencyMs: a.latencyMs,
-        outcome: a.problems.length ? 'invalid' : 'ok',
-        ...(a.problems.length ? { detail: a.problems.join('; '), raw: a.raw } : {}),
-      });
-    }
-    if (!answer.ok) return fallback(`deterministic ranking: ${answer.reason}`);
-    return {
-      mode: 'model',
-      note: `narrative and ranking by ${provider.id} ${model} (prompt ${REVIEW_PROMPT.version})`,
-      provider: provider.id,
       model,
-      text: answer.value.narrative,
-      moves: answer.value.nextMoves.map((m) => ({ kind: 'model' as const, ...m })),
-    };
-  } catch (err) {
-    if (!(err instanceof KaizenError)) throw err;
-    usage({
-      t: clock.now(),
-      model,
-      inputTokens: 0,
-      outputTokens: 0,
-      latencyMs: 0,
-      outcome: 'error',
-      detail: err.message,
-    });
-    return fallback(`deterministic ranking: the model call failed (${err.message})`);
-  }
+      system: REVIEW_PROMPT.system,
+      prompt: REVIEW_PROMPT.render({
+        week: data.week.label,
+        facts: JSON.stringify(facts(data), null, 1),
+        ranking: ranking.map((m, i) => `${i + 1}. ${m.title}: ${m.why}`).join('\n') || '(nothing ranked)',
+      }),
+      maxOutputTokens: Math.min(config.proposer.maxOutputTokens, 2048),
+      timeoutMs: config.proposer.timeoutMs,
+      schema: jsonSchemaOf(ReviewAnswer),
+      schemaName: REVIEW_SCHEMA_NAME,
+    },
+  });
+  if (answer.unavailable !== undefined)
+    return fallback(`deterministic ranking: the model call failed (${answer.unavailable})`);
+  if (!answer.ok) return fallback(`deterministic ranking: ${answer.reason}`);
+  return {
+    mode: 'model',
+    note: `narrative and ranking by ${provider.id} ${model} (prompt ${REVIEW_PROMPT.version})`,
+    provider: provider.id,
+    model,
+    text: answer.value.narrative,
+    moves: answer.value.nextMoves.map((m) => ({ kind: 'model' as const, ...m })),
+  };
 }
 
 /** The week's figures, compact: what the model needs and nothing it could echo at length. */

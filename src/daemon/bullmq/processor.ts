@@ -4,8 +4,8 @@ import { recoverInterrupted } from '../../apply/recover.js';
 import { KaizenError } from '../../errors.js';
 import { errorMessage } from '../../observe/sources/support.js';
 import { JobStore } from '../job-store.js';
-import { nextRun, type JobContext, type JobSchedule } from '../jobs.js';
-import { CALENDAR_RETRY_MS, type JobDone } from '../scheduler.js';
+import { nextRunAfter, type JobContext, type JobSchedule } from '../jobs.js';
+import type { JobDone } from '../scheduler.js';
 import { wallMs, type KaizenJobData } from './queues.js';
 
 /**
@@ -137,7 +137,7 @@ function record(
     store.finish(spec.key, end, {
       ok,
       ...(error ? { error } : {}),
-      nextRunAt: next(spec.schedule, startedAt, end, ok),
+      nextRunAt: nextRunAfter(spec.schedule, startedAt, end, ok),
     });
   if (ok) ctx.logger.debug({ job: spec.key, id: job.id, ms: end - startedAt, summary }, 'job done');
   else
@@ -154,13 +154,6 @@ function record(
     ...(summary !== undefined ? { summary } : {}),
     ...(error !== undefined ? { error } : {}),
   });
-}
-
-/** When the job's row says it runs next, as the embedded scheduler computes it. */
-function next(schedule: JobSchedule, startedAt: number, end: number, ok: boolean): number {
-  if ('everyMs' in schedule) return Math.max(end, startedAt + schedule.everyMs);
-  const normal = nextRun(schedule, end);
-  return ok ? normal : Math.min(normal, end + CALENDAR_RETRY_MS);
 }
 
 /**

@@ -2,8 +2,7 @@ import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ScaledClock, type Clock } from '../../clock.js';
 import type { KaizenConfig } from '../../config/schema.js';
-import { CALENDAR_RETRY_MS } from '../scheduler.js';
-import type { JobSpec } from '../jobs.js';
+import { CALENDAR_RETRY_MS, type JobSpec } from '../jobs.js';
 import type { OutageLog } from './redis.js';
 
 /**
