@@ -1,8 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
+import { buildDashboard } from '../dashboard/build.js';
 
-/** Build dist/ once, so tests that spawn bin/kaizen.js run the code under test. */
-export default function setup(): void {
+/**
+ * Build dist/ once, so tests that spawn bin/kaizen.js run the code under test, and the dashboard
+ * bundle the server serves (esbuild, well under a second; unchanged files are not rewritten).
+ */
+export default async function setup(): Promise<void> {
   const root = path.resolve(import.meta.dirname, '..');
   execFileSync(
     process.execPath,
@@ -12,4 +16,5 @@ export default function setup(): void {
       stdio: 'inherit',
     },
   );
+  await buildDashboard();
 }

@@ -61,13 +61,21 @@ const challenge = (error?: string) => ({
  * Decide whether a request may proceed; throws the 401 or 403 it earns.
  *
  * On loopback, reads are open and state changes need the token. Beyond loopback every request
- * needs it: /health and the API describe the system to whoever can reach the port. A token that is
- * sent is always checked, so a client configured with a stale one hears about it.
+ * needs it: /health and the API describe the system to whoever can reach the port. The one
+ * exception is a `publicRead`: the dashboard's page shell and its script and stylesheet, the same
+ * for every kaizen and telling nothing about this one, which a browser must load before the page
+ * can ask for the token (a navigation cannot send an Authorization header). A token that is sent
+ * is always checked, so a client configured with a stale one hears about it.
  *
  * On loopback the Host header must name this machine: a web page that rebinds its own DNS name to
  * 127.0.0.1 could otherwise read the open endpoints from a browser on this machine.
  */
-export function authorize(policy: AuthPolicy, headers: IncomingHttpHeaders, changesState: boolean): void {
+export function authorize(
+  policy: AuthPolicy,
+  headers: IncomingHttpHeaders,
+  changesState: boolean,
+  publicRead = false,
+): void {
   if (policy.loopback) {
     const host = headers.host;
     if (host !== undefined && !isLoopback(hostName(host))) {
@@ -78,7 +86,7 @@ export function authorize(policy: AuthPolicy, headers: IncomingHttpHeaders, chan
       );
     }
   }
-  const needsToken = changesState || !policy.loopback;
+  const needsToken = changesState || (!policy.loopback && !publicRead);
   const header = headers.authorization;
   const { token, tokenEnv } = policy;
   if (token === undefined) {

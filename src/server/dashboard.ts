@@ -46,6 +46,7 @@ export function dashboardRoutes({ rt, dashboardDir = DEFAULT_DASHBOARD_DIR }: Da
     method: 'GET',
     path: pagePath,
     changesState: false,
+    publicRead: true,
     // The page's own query (a chart's span, a list's filter) is the script's to read and check.
     async handle() {
       let html: string;
@@ -55,7 +56,8 @@ export function dashboardRoutes({ rt, dashboardDir = DEFAULT_DASHBOARD_DIR }: Da
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         return {
           status: 503,
-          text: `The dashboard is not built: ${path.join(dashboardDir, SHELL)} is missing. Run "npm run build" in kaizen's folder; the JSON API under /api works without it.\n`,
+          // No path on disk: beyond loopback anyone may read this answer.
+          text: `The dashboard is not built (its ${SHELL} is missing): run "npm run build" in kaizen's folder. The JSON API under /api works without it.\n`,
           contentType: 'text/plain; charset=utf-8',
         };
       }
@@ -72,6 +74,7 @@ export function dashboardRoutes({ rt, dashboardDir = DEFAULT_DASHBOARD_DIR }: Da
       method: 'GET',
       path: '/',
       changesState: false,
+      publicRead: true,
       handle({ query }) {
         queryParams(query, []);
         return {
@@ -87,6 +90,7 @@ export function dashboardRoutes({ rt, dashboardDir = DEFAULT_DASHBOARD_DIR }: Da
       method: 'GET',
       path: '/assets/:file',
       changesState: false,
+      publicRead: true,
       async handle({ params, query }) {
         queryParams(query, []);
         const file = await readStaticFile(dashboardDir, params.file!);
@@ -100,7 +104,10 @@ export function dashboardRoutes({ rt, dashboardDir = DEFAULT_DASHBOARD_DIR }: Da
       async handle({ query }) {
         queryParams(query, []);
         const dir = reportsDir(rt.config);
-        const name = (await listOrNone(dir)).filter((n) => WEEKLY_HTML.test(n)).sort().at(-1);
+        const name = (await listOrNone(dir))
+          .filter((n) => WEEKLY_HTML.test(n))
+          .sort()
+          .at(-1);
         if (name === undefined) {
           throw new HttpError(
             404,

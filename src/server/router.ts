@@ -7,9 +7,7 @@ import { HttpError } from './errors.js';
  * static file). `headers` add to or override the server's defaults (for example its CSP).
  */
 export type Reply = { status?: number; headers?: Record<string, string> } & (
-  | { json: unknown }
-  | { text: string; contentType: string }
-  | { body: Buffer; contentType: string }
+  { json: unknown } | { text: string; contentType: string } | { body: Buffer; contentType: string }
 );
 
 export interface RequestContext {
@@ -27,6 +25,12 @@ export interface Route {
   path: string;
   /** Changes state: always needs the bearer token, and runs one at a time. */
   changesState: boolean;
+  /**
+   * Serves only what is the same for every kaizen (the dashboard's shell and assets): readable
+   * without the token even beyond loopback, so a browser can load the page that asks for it.
+   * Default false.
+   */
+  publicRead?: boolean;
   handle(ctx: RequestContext): Reply | Promise<Reply>;
 }
 

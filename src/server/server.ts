@@ -105,7 +105,7 @@ export async function startServer(
       if (match?.route) routeLabel = match.route.path;
       // Before 404 and 405: beyond loopback, a caller without the token learns nothing, not even
       // which routes exist.
-      authorize(auth, req.headers, match?.route?.changesState ?? false);
+      authorize(auth, req.headers, match?.route?.changesState ?? false, match?.route?.publicRead ?? false);
       if (!match) {
         throw new HttpError(
           404,

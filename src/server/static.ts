@@ -8,7 +8,8 @@ import { HttpError } from './errors.js';
  */
 
 /** Answers that are not pages (JSON, metrics, assets) may load and run nothing, even opened as one. */
-export const NO_CONTENT_POLICY = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+export const NO_CONTENT_POLICY =
+  "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /**
  * The dashboard's pages: its own script and stylesheet, requests to its own API, nothing inline
