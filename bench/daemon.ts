@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import { figure, fmt } from './figures.js';
 
 /*
- * Idle cost of `kaizen run` with 3 targets and 50 signals: RSS and CPU of the real process, read
+ * Idle cost of `kaizen run` (HTTP server on) with 3 targets and 50 signals: RSS and CPU of the real process, read
  * from /proc, after a warm-up in which every job has run once. The signals are real http-json
  * reads of a local server, sampled every 5 minutes, so "idle" is the daemon between ticks.
  */
@@ -76,7 +76,7 @@ export async function run(): Promise<void> {
     const config = path.join(dir, 'kaizen.yaml');
     writeFileSync(
       config,
-      stringify({ dataDir: 'data', targets, proposer: { provider: 'rules' }, server: { enabled: false } }),
+      stringify({ dataDir: 'data', targets, proposer: { provider: 'rules' }, server: { port: 0 } }),
     );
     child = spawn(process.execPath, [BIN, 'run', '-c', config], {
       env: { ...process.env, KAIZEN_LOG_LEVEL: 'warn', ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '' },

@@ -8,8 +8,8 @@ import { createMetrics, directActions, startServer, type RunningServer } from '.
 import { takePidLock } from '../util/pid-lock.js';
 import { JobStore } from './job-store.js';
 import { coreJobs, type JobContribution, type JobSpec } from './jobs.js';
-import { BullmqBackend } from './bullmq/backend.js';
-import { resolveRedis } from './bullmq/redis.js';
+import type { BullmqBackend } from './bullmq/backend.js';
+import { resolveRedis } from './bullmq/redis-target.js';
 import { EmbeddedScheduler, type JobDone } from './scheduler.js';
 
 export const LOCK_FILE = 'kaizen.lock';
@@ -99,7 +99,11 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<Da
     // KAIZEN_REDIS_URL or redis.url: the same jobs on BullMQ queues that `kaizen worker`s share.
     const redis = resolveRedis(rt.config, env);
     const scheduler = redis
-      ? new BullmqBackend({ ...rt, breakers, env }, jobs, { redis, schedule: true, onJobDone })
+      ? new (await import('./bullmq/backend.js')).BullmqBackend({ ...rt, breakers, env }, jobs, {
+          redis,
+          schedule: true,
+          onJobDone,
+        })
       : new EmbeddedScheduler({ ...rt, breakers, env }, jobs, {
           ...(options.maxConcurrent ? { maxConcurrent: options.maxConcurrent } : {}),
           onJobDone,
@@ -120,7 +124,7 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<Da
       kind: 'daemon_started',
       data: { pid: process.pid, jobs: jobs.length },
     });
-    if (scheduler instanceof BullmqBackend) {
+    if (!(scheduler instanceof EmbeddedScheduler)) {
       // Redis must answer before kaizen says it is ready; if it does not, say why and stop.
       await scheduler.start().catch(async (err: unknown) => {
         await server?.close();

@@ -1,10 +1,8 @@
 import { Cron } from 'croner';
 import type { Runtime } from '../compose.js';
 import type { TargetConfig } from '../config/schema.js';
-import { distill } from '../learn/distill/run.js';
 import { expireBacklog } from '../loop/backlog.js';
-import { driftScan } from '../notify/drift.js';
-import { createNotifier, type Notifier } from '../notify/notifier.js';
+import type { Notifier } from '../notify/notifier.js';
 import { observeTick } from '../observe/tick.js';
 import type { CircuitBreaker } from '../propose/breaker.js';
 import { proposeCycle } from '../propose/cycle.js';
@@ -82,6 +80,8 @@ export function coreJobs(config: Runtime['config']): JobSpec[] {
       schedule: { cron: config.schedule.distill, timeZone: config.timeZone },
       mutates: false,
       run: async (ctx) => {
+        // Nightly and weekly work is loaded when it is due, not kept in an idle daemon's memory.
+        const { distill } = await import('../learn/distill/run.js');
         const s = await distill(ctx);
         return `reviewed ${s.reviewed.length}, new lessons ${s.created.length}, updated ${s.updated.length}, retired ${s.retired.length}`;
       },
@@ -93,6 +93,7 @@ export function coreJobs(config: Runtime['config']): JobSpec[] {
       schedule: { everyMs: config.notifications.driftScanMs },
       mutates: false,
       run: async (ctx) => {
+        const { driftScan } = await import('../notify/drift.js');
         const results = await driftScan(ctx, { signal: ctx.abort });
         return results
           .map(
@@ -126,7 +127,9 @@ function notifyJob(config: Runtime['config']): JobSpec {
     schedule: { everyMs: config.notifications.intervalMs },
     mutates: false,
     run: async (ctx) => {
-      notifier ??= createNotifier(ctx, { env: ctx.env });
+      // Without a receiver there is no one to tell: the drift scan still records its findings.
+      if (ctx.config.notifications.webhooks.length === 0) return 'no webhooks configured';
+      notifier ??= (await import('../notify/notifier.js')).createNotifier(ctx, { env: ctx.env });
       const r = await notifier.runOnce({ signal: ctx.abort });
       return `sent ${r.sent}, failed ${r.failed}, pending ${r.pending}`;
     },
