@@ -5,6 +5,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeWeeklyReport, type WrittenReport } from '../src/report/weekly.js';
+import { CHROMIUM, countNear, HAVE_CHROMIUM, IN_CI, inkOf } from './helpers/browser.js';
 import { buildHistory, type History } from './report-history.js';
 
 /*
@@ -17,9 +18,6 @@ import { buildHistory, type History } from './report-history.js';
  * docs/report.png, the README's screenshot.
  */
 
-const CHROMIUM = process.env.KAIZEN_CHROMIUM ?? '/usr/bin/chromium';
-const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
 if (!HAVE_CHROMIUM && !IN_CI) {
   console.warn(
     `skipping the weekly report's browser test: no Chromium at ${CHROMIUM} (Debian: apt-get install chromium, or set KAIZEN_CHROMIUM)`,
@@ -139,28 +137,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the weekly report in headless Chromium', () => 
   });
 });
 
-/** Share of pixels that are not near-white, and how many distinct colours (in 32-level bins) there are. */
+/** inkOf for a PNG buffer. */
 function inspect(png: Buffer): { inked: number; colours: number } {
-  const img = PNG.sync.read(png);
-  let inked = 0;
-  const bins = new Set<number>();
-  for (let i = 0; i < img.data.length; i += 4) {
-    const [r, g, b] = [img.data[i]!, img.data[i + 1]!, img.data[i + 2]!];
-    if (r > 240 && g > 240 && b > 240) continue;
-    inked++;
-    bins.add(((r >> 5) << 6) | ((g >> 5) << 3) | (b >> 5));
-  }
-  return { inked: inked / (img.width * img.height), colours: bins.size };
-}
-
-function countNear(img: PNG, [r, g, b]: [number, number, number], tolerance = 24): number {
-  let n = 0;
-  for (let i = 0; i < img.data.length; i += 4) {
-    if (
-      Math.abs(img.data[i]! - r) + Math.abs(img.data[i + 1]! - g) + Math.abs(img.data[i + 2]! - b) <=
-      tolerance
-    )
-      n++;
-  }
-  return n;
+  return inkOf(PNG.sync.read(png));
 }

@@ -1,5 +1,5 @@
+import { reportsDir } from './paths.js';
 import path from 'node:path';
-import type { KaizenConfig } from '../config/schema.js';
 import { KaizenError } from '../errors.js';
 import { writeAtomic } from '../util/atomic-file.js';
 import { buildCharts, type Chart } from './charts.js';
@@ -42,9 +42,7 @@ export interface WrittenReport {
   nextMoves: { mode: Narrative['mode']; note: string };
 }
 
-export function reportsDir(config: Pick<KaizenConfig, 'dataDir'>): string {
-  return path.join(config.dataDir, 'reports');
-}
+export { reportsDir } from './paths.js';
 
 /** The chart file of a week's Markdown report, relative to it. */
 export const chartFileName = (week: string, chartId: string): string => `weekly-${week}-${chartId}.svg`;

@@ -1,3 +1,4 @@
+import { reportsDir } from '../report/paths.js';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,12 +32,6 @@ export const DASHBOARD_PAGES = [
 ] as const;
 
 const SHELL = 'index.html';
-/**
- * Where the weekly report is written: `reportsDir` in src/report/weekly.ts, which cannot be
- * imported here without loading ECharts into every daemon (the daemon loads it only to write a
- * report). test/dashboard-server.test.ts checks that the two agree.
- */
-const reportsDir = (config: Pick<Runtime['config'], 'dataDir'>) => path.join(config.dataDir, 'reports');
 /** weekly-2026-W47.html: ISO week labels sort by name in time order. */
 const WEEKLY_HTML = /^weekly-\d{4}-W\d{2}\.html$/;
 
