@@ -1,15 +1,26 @@
 /**
  * The one source of time. Nothing else in kaizen reads Date.now() or sets timers for scheduling:
- * the daemon gets a SystemClock, tests and the demo get a SimulatedClock and move it by hand.
+ * the daemon gets a SystemClock (a ScaledClock under --time-scale, as in the demo), tests get a
+ * SimulatedClock and move it by hand.
  */
 export interface Clock {
   /** Milliseconds since the Unix epoch. */
   now(): number;
   /** Resolve after `ms` of this clock's time; rejects with the signal's reason when aborted. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * The time of the world kaizen measures and acts on: I/O timeouts, retry backoff, the wait for a
+   * deploy to settle, and what a source measures (a file's age, a counter's rate, a log window).
+   * The same clock, except under `--time-scale`: the schedule runs faster, the target does not.
+   */
+  readonly world: Clock;
 }
 
 export class SystemClock implements Clock {
+  get world(): Clock {
+    return this;
+  }
+
   now(): number {
     return Date.now();
   }
@@ -45,6 +56,11 @@ interface Sleeper {
 export class SimulatedClock implements Clock {
   private current: number;
   private sleepers: Sleeper[] = [];
+
+  /** A simulated world: timeouts and backoff move with the simulation too. */
+  get world(): Clock {
+    return this;
+  }
 
   constructor(start: number | Date | string = Date.UTC(2026, 0, 5, 12, 0, 0)) {
     this.current = typeof start === 'number' ? start : new Date(start).getTime();
@@ -109,6 +125,11 @@ export class SimulatedClock implements Clock {
 export class ScaledClock implements Clock {
   private readonly realStart: number;
   private readonly real: SystemClock = new SystemClock();
+
+  /** The target lives in real time: its timeouts, settling and rates are not compressed. */
+  get world(): Clock {
+    return this.real;
+  }
 
   constructor(
     readonly scale: number,

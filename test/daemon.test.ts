@@ -168,7 +168,7 @@ describe('kaizen run as a process', () => {
     let err = '';
     child.stderr.on('data', (b: Buffer) => (err += b.toString()));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    for (let i = 0; i < 400 && !err.includes('kaizen: running'); i++)
+    for (let i = 0; i < 400 && !err.includes('kaizen: provider'); i++)
       await new Promise((r) => setTimeout(r, 25));
     expect(err).toMatch(
       /kaizen: running \d+ job\(s\) for app from .*kaizen\.yaml on a clock 600× faster than real time/,
@@ -184,6 +184,29 @@ describe('kaizen run as a process', () => {
     runtimes.push(rt);
     expect(samples(rt)).toBeGreaterThanOrEqual(6);
     expect(existsSync(path.join(rt.config.dataDir, LOCK_FILE))).toBe(false);
+  });
+
+  it('says when sampling cannot keep up with a time scale too high for the machine', async () => {
+    const { fx } = await scene({ observe: '1m' });
+    // One-minute observe ticks at 60 000×: one due every millisecond, which no HTTP round trip makes.
+    const child = spawn(process.execPath, [BIN, 'run', '-c', fx.configPath, '--time-scale', '60000'], {
+      env: { ...process.env, KAIZEN_LOG_LEVEL: 'warn', ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '' },
+    });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    for (let i = 0; i < 400 && !err.includes('cannot keep up'); i++)
+      await new Promise((r) => setTimeout(r, 25));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const warning = err
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { job?: string; msg: string })
+      .find((l) => l.job === 'observe:app');
+    expect(warning?.msg).toMatch(
+      /^observe:app cannot keep up: a run due every 60000 ms \(clock time\) ended \d+ ms after it was due; lengthen its interval or lower --time-scale$/,
+    );
   });
 
   it.skipIf(skipWithoutRedis())(

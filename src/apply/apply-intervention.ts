@@ -110,7 +110,7 @@ export async function applyIntervention(deps: ApplyDeps, id: string): Promise<Ap
 
   if (target.health && !store.intents.get(id, 'health')?.finishedAt) {
     store.intents.begin(id, 'health', clock.now());
-    if (target.deploy) await clock.sleep(target.deploy.stabilisationMs);
+    if (target.deploy) await clock.world.sleep(target.deploy.stabilisationMs);
     log.health = await probeHealth(target.health, clock);
     saveLog();
     store.intents.finish(id, 'health', clock.now(), { healthy: log.health.healthy });
@@ -363,7 +363,7 @@ export async function undoCommit(
     if (!result.redeploy.ok) result.healthyAfter = false;
   }
   if (target.health) {
-    if (target.deploy) await clock.sleep(target.deploy.stabilisationMs);
+    if (target.deploy) await clock.world.sleep(target.deploy.stabilisationMs);
     result.health = await probeHealth(target.health, clock);
     if (!result.health.healthy) result.healthyAfter = false;
   }

@@ -18,8 +18,9 @@ import { errorCode } from '../observe/sources/support.js';
  * every dotted path holds exactly the expected scalar (the string "200" is not the number 200).
  * A refused connection, a timeout, a wrong status, a slow answer and a wrong body all fail it.
  *
- * TIME: the waits between probes are on the injected clock (clock.sleep), and each attempt is
- * stamped with clock.now(). Two things are real time on purpose, because they bound and measure
+ * TIME: the waits between probes are on the injected clock's world time (clock.world.sleep: a
+ * time scale does not hurry a target that is coming up), and each attempt is stamped with
+ * clock.now(). Two things are real time on purpose, because they bound and measure
  * a real socket: the per-request timeout (a timer via AbortSignal.timeout) and the latency
  * (performance.now() deltas).
  *
@@ -56,7 +57,7 @@ export async function probeHealth(
 ): Promise<HealthResult> {
   const attempts: ProbeAttempt[] = [];
   for (let i = 0; i < probe.attempts; i++) {
-    if (i > 0) await clock.sleep(probe.intervalMs, abort);
+    if (i > 0) await clock.world.sleep(probe.intervalMs, abort);
     abort?.throwIfAborted();
     const attempt = await probeOnce(probe, clock, abort);
     attempts.push(attempt);

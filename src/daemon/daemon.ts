@@ -21,7 +21,7 @@ export interface DaemonOptions {
   /** Jobs beyond the core stages (notifications, drift, the weekly review). */
   contributions?: readonly JobContribution[];
   maxConcurrent?: number;
-  /** How long (clock time) running jobs get to finish on shutdown before they are aborted. */
+  /** How long (world time, see Clock.world) running jobs get to finish on shutdown before they are aborted. */
   shutdownGraceMs?: number;
   /** How often (clock time) the heartbeat job runs (default 30 s): proof the scheduler is alive. */
   heartbeatMs?: number;

@@ -36,6 +36,8 @@ export class EmbeddedScheduler {
   /** Callers of runExclusive holding the repos: mutating jobs wait for them. */
   private exclusiveHolds = 0;
   private loop: Promise<void> | undefined;
+  /** Interval jobs running a whole interval or more behind, said once until they catch up. */
+  private readonly behind = new Set<string>();
 
   constructor(
     private readonly ctx: Omit<JobContext, 'abort'>,
@@ -96,7 +98,7 @@ export class EmbeddedScheduler {
   }
 
   /**
-   * Stop taking jobs, give running ones `graceMs` (of the clock) to finish, then abort them. A job
+   * Stop taking jobs, give running ones `graceMs` (of the world's clock: work takes real time under a time scale too) to finish, then abort them. A job
    * still running after that stays marked as running; the next start runs it again.
    */
   async stop(graceMs: number): Promise<{ finished: boolean; abandoned: string[] }> {
@@ -105,7 +107,7 @@ export class EmbeddedScheduler {
     await this.loop;
     const all = Promise.allSettled([...this.running.values()]).then(() => true);
     const grace = new AbortController();
-    const timedOut = this.ctx.clock.sleep(graceMs, grace.signal).then(
+    const timedOut = this.ctx.clock.world.sleep(graceMs, grace.signal).then(
       () => false,
       () => false,
     );
@@ -142,7 +144,7 @@ export class EmbeddedScheduler {
       if (!spec) continue;
       if (spec.mutates && (this.exclusiveHolds > 0 || this.mutatingRunning().length > 0)) continue;
       if (!this.store.claim(spec.key, now)) continue;
-      const p = this.execute(spec).finally(() => {
+      const p = this.execute(spec, row.nextRunAt).finally(() => {
         this.running.delete(spec.key);
         this.wake.abort();
       });
@@ -150,7 +152,33 @@ export class EmbeddedScheduler {
     }
   }
 
-  private async execute(spec: JobSpec): Promise<void> {
+  /**
+   * An interval job that ends a whole interval after it was due (it started late, ran long, or
+   * both) has missed a run: the machine, or a `--time-scale` too high for it, asks for more than it
+   * can do. Said once, and again on recovery, so an operator knows the sampling did not keep up
+   * instead of reading thin data as calm.
+   */
+  private noteLateness(spec: JobSpec, dueAt: number, end: number): void {
+    if (!('everyMs' in spec.schedule)) return;
+    const everyMs = spec.schedule.everyMs;
+    const lateMs = end - dueAt;
+    if (lateMs > everyMs && !this.behind.has(spec.key)) {
+      this.behind.add(spec.key);
+      this.ctx.logger.warn(
+        { job: spec.key, lateMs, everyMs },
+        `${spec.key} cannot keep up: a run due every ${everyMs} ms (clock time) ended ${lateMs} ms after it was due; lengthen its interval or lower --time-scale`,
+      );
+    } else if (lateMs < everyMs / 2 && this.behind.delete(spec.key)) {
+      this.ctx.logger.info({ job: spec.key }, `${spec.key} keeps up again`);
+    }
+  }
+
+  /** Interval jobs that are behind their schedule now (see noteLateness). */
+  jobsBehind(): string[] {
+    return [...this.behind];
+  }
+
+  private async execute(spec: JobSpec, dueAt: number): Promise<void> {
     const { clock, logger } = this.ctx;
     const startedAt = clock.now();
     let summary: string | undefined;
@@ -161,6 +189,7 @@ export class EmbeddedScheduler {
       error = errorMessage(err);
     }
     const end = clock.now();
+    this.noteLateness(spec, dueAt, end);
     const ok = error === undefined;
     const nextRunAt = nextRunAfter(spec.schedule, startedAt, end, ok);
     this.store.finish(spec.key, end, { ok, ...(error ? { error } : {}), nextRunAt });

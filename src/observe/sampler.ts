@@ -18,7 +18,7 @@ export interface SampleOutcome {
   t: number;
   value?: number;
   error?: string;
-  /** How long the source took, in this clock's milliseconds. */
+  /** How long the source took, in the world's milliseconds (see Clock.world). */
   tookMs: number;
 }
 
@@ -54,13 +54,13 @@ export async function sampleTarget(
     signals.map((signal) =>
       limit(async (): Promise<SampleOutcome> => {
         const row = rows.get(signal.name)!;
-        const started = clock.now();
+        const started = clock.world.now();
         const base = { target: target.name, signal: signal.name, unit: signal.unit, t };
         try {
           const value = await sampleOne(deps, target, signal, row.id, states, options.abort);
-          return { ...base, value, tookMs: clock.now() - started };
+          return { ...base, value, tookMs: clock.world.now() - started };
         } catch (err) {
-          return { ...base, error: errorText(err), tookMs: clock.now() - started };
+          return { ...base, error: errorText(err), tookMs: clock.world.now() - started };
         }
       }),
     ),
@@ -93,7 +93,8 @@ async function sampleOne(
   const onOuter = () => controller.abort(new SourceError('sampling was cancelled (kaizen is shutting down)'));
   outer?.addEventListener('abort', onOuter, { once: true });
 
-  const timeout = deps.clock.sleep(timeoutMs, stopTimer.signal).then(
+  // The source measures the world, in the world's time (see Clock.world).
+  const timeout = deps.clock.world.sleep(timeoutMs, stopTimer.signal).then(
     () => {
       const err = new SourceError(`timed out after ${timeoutMs} ms`, { timeout: true });
       controller.abort(err);
@@ -106,7 +107,7 @@ async function sampleOne(
     const value = await Promise.race([
       source.sample(signal.source, {
         repoPath: target.repoPath,
-        clock: deps.clock,
+        clock: deps.clock.world,
         abort: controller.signal,
         state: deps.store.sourceState.get(signalId),
         setState: (next) => states.set(signalId, next),

@@ -84,7 +84,9 @@ export async function runProcess(argv: string[], opts: RunProcessOptions): Promi
   const [file, ...args] = opts.shell ? ['/bin/sh', '-c', argv.join(' ')] : (argv as [string, ...string[]]);
   const max = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const grace = opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
-  const { clock, abort } = opts;
+  // A program runs in the world's time: a time scale does not shorten its timeout.
+  const clock = opts.clock.world;
+  const { abort } = opts;
   const started = clock.now();
 
   const output = new TailCapture(max);

@@ -215,7 +215,7 @@ export class BullmqBackend {
   }
 
   /**
-   * Stop taking jobs, give running ones `graceMs` (of the clock) to finish, then abort them and
+   * Stop taking jobs, give running ones `graceMs` (of the world's clock: work takes real time under a time scale too) to finish, then abort them and
    * give them a moment to return. A job still running after that is abandoned with its lock: once
    * the lock lapses, another worker (or the next start) runs it again.
    */
@@ -223,7 +223,7 @@ export class BullmqBackend {
     this.stopping = true;
     await within(CLOSE_MS, Promise.allSettled(this.workers.map((w) => w.pause(true))));
     const grace = new AbortController();
-    const timedOut = this.ctx.clock.sleep(graceMs, grace.signal).catch(() => undefined);
+    const timedOut = this.ctx.clock.world.sleep(graceMs, grace.signal).catch(() => undefined);
     let finished = await this.idle(timedOut);
     let abandoned: string[] = [];
     if (!finished) {
