@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'USAGE'
   | 'NOT_FOUND'
   | 'DEMO_FAILED'
+  | 'INTERRUPTED'
   | 'ILLEGAL_TRANSITION'
   | 'PROPOSAL_INVALID'
   | 'DRIFT'
@@ -122,6 +123,6 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof UsageError) return 64;
   if (err instanceof ConfigError) return 78;
   if (err instanceof NotFoundError) return 66;
-  if (err instanceof KaizenError) return 70;
+  if (err instanceof KaizenError) return err.code === 'INTERRUPTED' ? 130 : 70;
   return 1;
 }

@@ -1,38 +1,37 @@
-import { copyFileSync, readFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SystemClock } from '../clock.js';
+import { ScaledClock } from '../clock.js';
 import { compose, type Runtime } from '../compose.js';
 import { loadConfig } from '../config/load.js';
-import { demoConfig } from '../demo/demo-config.js';
-import { createLogger } from '../logger.js';
+import { runDaemon, type RunningDaemon } from '../daemon/daemon.js';
+import { EmbeddedScheduler, type JobDone } from '../daemon/scheduler.js';
+import { demoConfig, demoSchedule } from '../demo/demo-config.js';
+import { elapsed, Narrator } from '../demo/narrator.js';
 import { makeScratchTarget } from '../demo/scratch.js';
 import { KaizenError, UsageError } from '../errors.js';
-import { distill } from '../learn/distill/run.js';
+import type { DistillSummary } from '../learn/distill/run.js';
+import { createLogger } from '../logger.js';
 import { runDoctor } from '../loop/doctor.js';
-import { weekContaining } from '../report/week.js';
-import { writeWeeklyReport } from '../report/weekly.js';
 import { submitProposal } from '../loop/submit.js';
-import { proposeCycle } from '../propose/cycle.js';
 import { buildDigest } from '../observe/digest.js';
-import { sampleTarget } from '../observe/sampler.js';
-import { observeTick } from '../observe/tick.js';
-import { parseDuration } from '../util/duration.js';
+import { cacheRule } from '../propose/rules/demo-rules.js';
+import { weekContaining } from '../report/week.js';
+import { formatDuration, parseDuration } from '../util/duration.js';
 import { runProcess } from '../util/process.js';
-import { denseTick } from '../validate/dense.js';
-import { validateIntervention } from '../validate/validate-intervention.js';
-import type { Io } from './io.js';
-import { renderOutcomes } from './observe.js';
 import { describe as describeDistill } from './distill.js';
+import type { Io } from './io.js';
 import { renderSubmit } from './render.js';
 import { renderStatus } from './status.js';
 
 export interface DemoOptions {
   dir?: string;
-  ticks: string;
-  interval: string;
+  timeScale: string;
   window: string;
+  port?: string;
   keep?: boolean;
+  exit?: boolean;
 }
 
 /** The change the demo submits by hand: it breaks the target. */
@@ -48,26 +47,52 @@ const BAD_CHANGE = {
   trigger: 'demo: a change that breaks the target',
 };
 
+/** Dense sampling faster than this (real time) asks more than a real target answers reliably. */
+const MIN_REAL_DENSE_MS = 50;
+/** How often the demo looks at the store to tell what the daemon did (real time). */
+const POLL_MS = 100;
+
+const FINISHED = ['validated', 'no_effect', 'reverted', 'rolled_back', 'failed', 'rejected'];
+
 /**
- * The demo: a scratch copy of the demo target as a git repo, deployed as a real process and
- * watched through every source kind; then one good change (applied, validated) and one that
- * breaks the target (auto-reverted), and the timeline of it all.
+ * The demo: a scratch copy of the demo target as a git repo, deployed as a real process, and
+ * `kaizen run` in this process on a compressed clock. The daemon observes, proposes, applies and
+ * validates on its own schedule; the demo then submits a change that breaks the target (the daemon
+ * rolls it back), asks the scheduler for the nightly distill, writes the week's report, and leaves
+ * the dashboard up until Ctrl-C.
  */
 export async function run(opts: DemoOptions, io: Io): Promise<void> {
-  const ticks = Number(opts.ticks);
-  if (!Number.isInteger(ticks) || ticks < 1 || ticks > 1000)
-    throw new UsageError(`--ticks ${opts.ticks}: expected a whole number from 1 to 1000`);
-  const intervalMs = parseDuration(opts.interval);
-  if (intervalMs === undefined)
+  const scale = Number(opts.timeScale);
+  if (!Number.isFinite(scale) || scale < 1 || scale > 100_000)
     throw new UsageError(
-      `--interval ${JSON.stringify(opts.interval)}: expected a duration such as 1s or 500ms`,
+      `--time-scale ${JSON.stringify(opts.timeScale)}: expected a number from 1 to 100000`,
     );
   const windowMs = parseDuration(opts.window);
-  if (windowMs === undefined || windowMs < 3000 || windowMs > 600_000) {
+  if (windowMs === undefined || windowMs < 600_000 || windowMs > 86_400_000)
     throw new UsageError(
-      `--window ${JSON.stringify(opts.window)}: expected a duration from 3s to 10m, such as 10s`,
+      `--window ${JSON.stringify(opts.window)}: expected a duration from 10m to 24h, such as 1h`,
+    );
+  const cadence = demoSchedule(windowMs);
+  const realDenseMs = cadence.denseMs / scale;
+  if (realDenseMs < MIN_REAL_DENSE_MS) {
+    throw new UsageError(
+      `--time-scale ${opts.timeScale} with --window ${opts.window}: the window would last ${formatDuration(windowMs / scale)} of real time and need a sample every ${Math.round(realDenseMs)} ms, faster than a real target answers reliably; lower --time-scale or lengthen --window (the window needs at least ${formatDuration(MIN_REAL_DENSE_MS * 120)} of real time)`,
     );
   }
+  const port = opts.port === undefined ? 0 : Number(opts.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(
+      `--port ${JSON.stringify(opts.port)}: expected a port number from 0 (any free one) to 65535`,
+    );
+
+  // Ctrl-C (or SIGTERM) at any point stops the daemon and the target and cleans up.
+  const interrupt = new AbortController();
+  const onSignal = () =>
+    interrupt.abort(
+      new KaizenError('INTERRUPTED', 'the demo was interrupted; the daemon and the demo target are stopped'),
+    );
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
   const dir = path.resolve(opts.dir ?? mkdtempSync(path.join(os.tmpdir(), 'kaizen-demo-')));
   mkdirSync(dir, { recursive: true });
@@ -75,52 +100,69 @@ export async function run(opts: DemoOptions, io: Io): Promise<void> {
   // errors, so error_rate (alert above 0.05) stays clear and only the changes move the signals.
   const repo = makeScratchTarget(dir, { statsWindowMs: 2000, errorRate: 0 });
   io.out(`kaizen demo: scratch target in ${repo} (a git repo on branch main)`);
-  const clock = new SystemClock();
-  const deployed = await runProcess([process.execPath, 'deploy.mjs'], {
-    cwd: repo,
-    env: { ...process.env, PORT: '0' },
-    timeoutMs: 30_000,
-    clock,
-  });
-  if (deployed.exitCode !== 0)
-    throw new KaizenError('DEMO_FAILED', `the demo target did not start: ${deployed.output.trim()}`);
-  const port = readFileSync(path.join(repo, 'run', 'port'), 'utf8').trim();
-  io.out(`kaizen demo: ${deployed.stdout.trim()}`);
-  const configPath = path.join(dir, 'kaizen.yaml');
-  writeFileSync(
-    configPath,
-    demoConfig({ baseUrl: `http://127.0.0.1:${port}`, dataDir: './.kaizen', repo: './target', windowMs }),
-  );
-  io.out(`kaizen demo: wrote ${configPath}\n`);
-
-  // The story is printed; the structured log would only repeat it on stderr.
-  const rt = compose(loadConfig(configPath), { clock, logger: createLogger('error') });
-  let learnt: Awaited<ReturnType<typeof story>> | undefined;
+  const clock = new ScaledClock(scale);
+  let rt: Runtime | undefined;
+  let written: string[] | undefined;
   try {
-    learnt = await story(rt, io, { ticks, intervalMs, windowMs });
+    const deployed = await runProcess([process.execPath, 'deploy.mjs'], {
+      cwd: repo,
+      env: { ...process.env, PORT: '0' },
+      timeoutMs: 30_000,
+      clock,
+    });
+    if (deployed.exitCode !== 0)
+      throw new KaizenError('DEMO_FAILED', `the demo target did not start: ${deployed.output.trim()}`);
+    const targetPort = readFileSync(path.join(repo, 'run', 'port'), 'utf8').trim();
+    io.out(`kaizen demo: ${deployed.stdout.trim()}`);
+    const configPath = path.join(dir, 'kaizen.yaml');
+    writeFileSync(
+      configPath,
+      demoConfig({
+        baseUrl: `http://127.0.0.1:${targetPort}`,
+        dataDir: './.kaizen',
+        repo: './target',
+        windowMs,
+        port,
+      }),
+    );
+    io.out(`kaizen demo: wrote ${configPath}\n`);
+
+    // The story is printed; the structured log would only repeat it on stderr.
+    rt = compose(loadConfig(configPath), { clock, logger: createLogger('error') });
+    const own = process.env.KAIZEN_TOKEN;
+    const token = own && own.length >= 16 ? own : randomBytes(18).toString('base64url');
+    written = await withDaemon(rt, token, interrupt.signal, (daemon, jobs) =>
+      story(rt!, io, {
+        daemon,
+        jobs,
+        scale,
+        windowMs,
+        token,
+        exit: opts.exit === true,
+        interrupt: interrupt.signal,
+      }),
+    );
   } finally {
-    rt.close();
-    if (learnt) {
+    rt?.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (written) {
       // The scratch folder goes away; what the demo wrote for a person to open stays.
       const keep = opts.keep || opts.dir;
       const out = keep
-        ? path.dirname(learnt.reportFiles[0]!)
+        ? path.dirname(written[0]!)
         : mkdtempSync(path.join(os.tmpdir(), 'kaizen-demo-report-'));
-      const files = learnt.reportFiles.map((f) => {
+      const files = written.map((f) => {
         if (keep) return f;
         copyFileSync(f, path.join(out, path.basename(f)));
         return path.join(out, path.basename(f));
       });
       io.out(`\n== Written for you to open\n  weekly report: ${files[0]}\n  in Markdown:   ${files[1]}`);
-      io.out(
-        keep
-          ? `  lessons:       ${learnt.lessonsDir}`
-          : `  (the lessons stay in the scratch folder only with --keep or --dir)`,
-      );
     }
     if (opts.keep) {
+      const configPath = path.join(dir, 'kaizen.yaml');
       io.out(`\nkept: the demo target is still running; its folder is ${dir}`);
-      io.out(`try: kaizen status --config ${configPath}   and   kaizen show K0001 --config ${configPath}`);
+      io.out(`go on with: kaizen run --config ${configPath} --time-scale ${scale}`);
     } else {
       await runProcess([process.execPath, 'stop.mjs'], { cwd: repo, timeoutMs: 10_000, clock });
       if (!opts.dir) rmSync(dir, { recursive: true, force: true });
@@ -132,90 +174,154 @@ export async function run(opts: DemoOptions, io: Io): Promise<void> {
   }
 }
 
-async function story(
+/** Jobs finished that the story waits on or tells (see withDaemon). */
+type JobLog = JobDone[];
+
+/**
+ * Run the daemon around `fn`, exactly as `kaizen run` does (embedded scheduler, HTTP server),
+ * and stop it cleanly when `fn` is done or fails.
+ */
+async function withDaemon<T>(
   rt: Runtime,
-  io: Io,
-  o: { ticks: number; intervalMs: number; windowMs: number },
-): Promise<{ lessonsDir: string; reportFiles: string[] }> {
-  const target = rt.config.targets[0]!;
-  const started = rt.clock.now();
-  const dense = rt.config.validation.denseIntervalMs;
-
-  io.out('== Observe: every signal sampled from the live target, errors stored as errors, never as numbers');
-  for (let i = 1; i <= o.ticks; i++) {
-    const { outcomes } = await observeTick(rt, target);
-    io.out(`\n-- tick ${i} of ${o.ticks}`);
-    io.out(renderOutcomes(outcomes));
-    if (i < o.ticks) await rt.clock.sleep(o.intervalMs);
+  token: string,
+  interrupt: AbortSignal,
+  fn: (daemon: RunningDaemon, jobs: JobLog) => Promise<T>,
+): Promise<T> {
+  const stop = new AbortController();
+  const jobs: JobLog = [];
+  let ready!: (d: RunningDaemon) => void;
+  const up = new Promise<RunningDaemon>((r) => (ready = r));
+  // The demo's own data folder and scheduler: a Redis URL in the environment is not for it.
+  const { KAIZEN_REDIS_URL: _redis, ...env } = process.env;
+  const exited = runDaemon(rt, {
+    env: { ...env, KAIZEN_TOKEN: token },
+    signal: stop.signal,
+    onReady: (d) => ready(d),
+    // What the story waits on or tells: failures, the first observe, the nightly and weekly jobs.
+    // Not every run: a demo left serving its dashboard for hours would keep them all.
+    onJobDone: (done) => {
+      const first = done.kind === 'observe' && !jobs.some((j) => j.kind === 'observe');
+      if (!done.ok || first || done.kind === 'distill' || done.kind === 'review') jobs.push(done);
+    },
+  });
+  try {
+    const daemon = await Promise.race([
+      up,
+      exited.then(() =>
+        Promise.reject(new KaizenError('DEMO_FAILED', 'the daemon stopped before it was ready')),
+      ),
+      aborted(interrupt),
+    ]);
+    return await fn(daemon, jobs);
+  } finally {
+    stop.abort();
+    await exited;
   }
-  io.out('\n== Status (what the proposer will read): last value, age, 24 h trend, alert state');
-  io.out(
-    renderStatus(
-      buildDigest(rt, target, { staleAfterMs: 3 * rt.config.schedule.observeMs + o.intervalMs }).signals,
-    ),
-  );
+}
 
-  // Fixed-rate, not fixed-delay: on a busy machine a slow tick must not cost the rank test its
-  // points. The baseline also goes on until it has enough of them, however long that takes.
-  const minTicks = Math.ceil(o.windowMs / dense) - 2;
-  const sampleDensely = async (ms: number, only?: string[]) => {
-    const start = rt.clock.now();
-    for (let tick = 1; rt.clock.now() < start + ms || (only && tick <= minTicks); tick++) {
-      // Before the apply there is no open window yet: the baseline samples the predicted signal.
-      if (only) await sampleTarget(rt, target, { concurrency: 4, only });
-      else await denseTick(rt);
-      await rt.clock.sleep(Math.max(0, start + tick * dense - rt.clock.now()));
+const aborted = (signal: AbortSignal): Promise<never> =>
+  new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+
+interface StoryContext {
+  daemon: RunningDaemon;
+  jobs: JobLog;
+  scale: number;
+  windowMs: number;
+  token: string;
+  exit: boolean;
+  interrupt: AbortSignal;
+}
+
+/** The story, told while the daemon lives it. Returns the files of the weekly report. */
+async function story(rt: Runtime, io: Io, c: StoryContext): Promise<string[]> {
+  const { daemon, jobs } = c;
+  const scheduler = daemon.scheduler;
+  if (!(scheduler instanceof EmbeddedScheduler))
+    throw new KaizenError('DEMO_FAILED', 'the demo runs on the embedded scheduler');
+  const target = rt.config.targets[0]!;
+  const started = daemon.startedAt;
+  const narrator = new Narrator(rt, io.out, started);
+  const cadence = demoSchedule(c.windowMs);
+  const dashboard = `${daemon.server!.url}/`;
+  const realSeconds = (simMs: number) => `${(simMs / c.scale / 1000).toFixed(1)} s here`;
+
+  /** Wait (telling the story meanwhile) until `done` holds, or fail after `limitMs` of the daemon's time. */
+  const until = async <T>(what: string, limitMs: number, done: () => T | undefined): Promise<T> => {
+    const deadline = rt.clock.now() + limitMs;
+    for (;;) {
+      c.interrupt.throwIfAborted();
+      narrator.catchUp(jobs);
+      const value = done();
+      if (value !== undefined) return value;
+      const failed = jobs.find((j) => !j.ok);
+      if (failed) throw new KaizenError('DEMO_FAILED', `the ${failed.key} job failed: ${failed.error}`);
+      if (rt.clock.now() > deadline)
+        throw new KaizenError(
+          'DEMO_FAILED',
+          `${what} did not happen within ${formatDuration(limitMs)} of the daemon's time`,
+        );
+      await rt.clock.world.sleep(POLL_MS, c.interrupt).catch(() => undefined);
     }
   };
+  const jobDone = (key: string, after: number) => () =>
+    jobs.find((j) => j.key === key && j.startedAt >= after);
 
   io.out(
-    `\n== Baseline: sampling latency every ${dense} ms for ${o.windowMs / 1000} s, so the rank test has enough points`,
+    `== kaizen run, in this process: the embedded scheduler on a clock ${c.scale}× faster than real time\n` +
+      `   (one second here is ${formatDuration(c.scale * 1000)} of kaizen's time; the target still lives in real time)`,
   );
-  await sampleDensely(o.windowMs, ['latency_p50_ms', 'latency_p95_ms', 'error_rate']);
+  io.out(
+    `   observe every ${formatDuration(cadence.observeMs)}; a propose cycle every ${formatDuration(cadence.proposeMs)} (sooner on an alert); ` +
+      `validation windows of ${formatDuration(c.windowMs)}, sampled every ${formatDuration(cadence.denseMs)}`,
+  );
+  io.out(`   dashboard, live while the demo runs: ${dashboard}`);
 
-  io.out('\n== Propose: the offline rules engine reads the samples; a rule whose condition held fires');
-  const cycle = await proposeCycle(rt, target);
-  for (const n of cycle.notes) io.out(`  ${n}`);
-  const good = cycle.submitted[0];
-  if (!good)
-    throw new KaizenError('DEMO_FAILED', `the rules engine proposed nothing: ${cycle.notes.join('; ')}`);
-  io.out('\n== Its proposal through the guard gate, applied as a git commit, deployed and probed');
-  io.out(renderSubmit(good));
-
-  if (good.intervention.state === 'applied') {
-    io.out(
-      `\n== Validate: sampling the predicted signal through the ${o.windowMs / 1000} s window, then Mann–Whitney U`,
-    );
-    await sampleDensely(o.windowMs + dense);
-    const { verdict, intervention } = await validateIntervention(rt, good.intervention.id);
-    io.out(`${intervention.id} ${verdict.outcome}: ${verdict.reason}`);
-  }
+  await until('the first observe job', c.windowMs, jobDone(`observe:${target.name}`, started));
+  io.out(
+    '\n== Observe: every signal sampled from the live target (errors are stored as errors, never as numbers)',
+  );
+  io.out(renderStatus(buildDigest(rt, target).signals));
 
   io.out(
-    '\n== A change that breaks the target: the deploy fails, kaizen reverts the commit, redeploys and probes again',
+    `\n== Propose, guard, apply, validate: all on the daemon's schedule. Rule ${cacheRule.name} proposes a cache once\n` +
+      `   latency_p50_ms has held above 30 ms through most of its ${formatDuration(cadence.cacheRuleForMs)} window (${realSeconds(cadence.cacheRuleForMs)}); then the validation window runs.`,
   );
-  const bad = await submitProposal(rt, {
-    target: target.name,
-    proposal: BAD_CHANGE,
-    origin: 'demo',
-    actor: 'kaizen',
-  });
+  const good = await until(
+    'a validated (or otherwise judged) proposal',
+    cadence.cacheRuleForMs + 2 * c.windowMs + cadence.proposeMs * 2,
+    () => rt.store.interventions.list({ since: started }).find((iv) => FINISHED.includes(iv.state)),
+  );
+  narrator.catchUp(jobs);
+
+  io.out(
+    '\n== A change that breaks the target, submitted while the daemon runs (it waits its turn: one repo-changing job at a time).\n' +
+      '   The guard passes it (it looks harmless); the deploy fails; kaizen reverts the commit, redeploys and probes again.',
+  );
+  const bad = await scheduler.runExclusive(() =>
+    submitProposal(rt, { target: target.name, proposal: BAD_CHANGE, origin: 'demo', actor: 'kaizen' }),
+  );
+  narrator.catchUp(jobs);
   io.out(renderSubmit(bad));
 
-  io.out('\n== Timeline');
-  const events = rt.store.events.list({ since: started, limit: 1000 }).reverse();
-  const history = [good.intervention.id, bad.intervention.id].flatMap((id) =>
-    rt.store.interventions
-      .history(id)
-      .map((h) => ({ t: h.at, line: `${id} ${h.from ?? '-'} → ${h.to} (${h.actor}): ${h.reason}` })),
+  io.out(
+    '\n== Learn: the scheduler runs the nightly distiller now (its time is 03:00), turning the outcomes into lessons',
   );
-  const lines = [
-    ...history,
-    ...events
-      .filter((e) => !e.kind.startsWith('verdict_'))
-      .map((e) => ({ t: e.t, line: `${e.interventionId ?? ''} event ${e.kind}` })),
-  ].sort((a, b) => a.t - b.t);
-  for (const l of lines) io.out(`  +${((l.t - started) / 1000).toFixed(1).padStart(5)} s  ${l.line}`);
+  const asked = rt.clock.now();
+  scheduler.runSoon('distill');
+  await until('the distill job', 6 * 3_600_000, jobDone('distill', asked));
+  const summary = rt.store.distill.lastFinished()?.summary as DistillSummary | undefined;
+  if (summary) io.out(describeDistill(summary, rt.config.timeZone));
+
+  io.out(
+    '\n== The weekly meta-review, written now for this week (the daemon writes last week’s every Monday)',
+  );
+  const { writeWeeklyReport } = await import('../report/weekly.js');
+  const week = weekContaining(rt.clock.now(), rt.config.timeZone).label;
+  const report = await writeWeeklyReport(rt, { week, provider: null });
+  io.out(`  ${report.nextMoves.note}`);
 
   io.out('\n== Git log of the target');
   const log = await runProcess(['git', 'log', '--format=  %h %s'], {
@@ -224,19 +330,27 @@ async function story(
     clock: rt.clock,
   });
   io.out(log.stdout.trimEnd());
-
   const doctor = await runDoctor(rt);
   io.out(
     `\n== kaizen doctor: ${doctor.problems.length === 0 ? `all invariants hold over ${doctor.checked} intervention(s)` : doctor.problems.map((p) => p.problem).join('; ')}`,
   );
+  const behind = scheduler.jobsBehind();
+  if (behind.length)
+    io.out(
+      `   note: ${behind.join(', ')} could not keep up at ${c.scale}×; a lower --time-scale gives them room`,
+    );
 
-  io.out('\n== Learn: the nightly distiller, run now, turns the outcomes into lessons');
-  const learnt = await distill(rt);
-  io.out(describeDistill(learnt, rt.config.timeZone));
-
-  io.out('\n== The weekly meta-review, written now for this week (it runs every Monday)');
-  const week = weekContaining(rt.clock.now(), rt.config.timeZone).label;
-  const report = await writeWeeklyReport(rt, { week, provider: null });
-  io.out(`  ${report.nextMoves.note}`);
-  return { lessonsDir: rt.config.lessonsDir, reportFiles: [report.html, report.markdown, ...report.charts] };
+  io.out(
+    `\n== Dashboard: ${dashboard}\n` +
+      `   the backlog, ${good.id} and ${bad.intervention.id} with their decision chains and SHAs, the lessons, the signal charts\n` +
+      `   with the apply and revert marked, and this week's report. Approve and reject ask for the token: ${c.token}`,
+  );
+  if (!c.exit) {
+    io.out(
+      `\nkaizen is still running (${elapsed(rt.clock.now() - started)} of its time so far); press Ctrl-C to stop the demo.`,
+    );
+    await aborted(c.interrupt).catch(() => undefined);
+    narrator.catchUp(jobs);
+  }
+  return [report.html, report.markdown, ...report.charts];
 }

@@ -287,11 +287,18 @@ function buildProgram(io: Io): Command {
 
   program
     .command('demo')
-    .description('run kaizen against a scratch copy of the bundled demo target and show it working')
+    .description(
+      'run the whole loop (kaizen run on a compressed clock) against a scratch copy of the bundled demo target, then leave its dashboard up until Ctrl-C',
+    )
     .option('-d, --dir <dir>', 'where to put the scratch copy (default: a new temporary folder)')
-    .option('--ticks <n>', 'observe ticks to run', '3')
-    .option('--interval <duration>', 'time between ticks', '1s')
-    .option('--window <duration>', 'validation window (and baseline) of the good change', '10s')
+    .option('--time-scale <n>', "how many times faster than real time kaizen's clock runs", '300')
+    .option(
+      '--window <duration>',
+      "validation window on kaizen's clock; observe and propose intervals follow it",
+      '1h',
+    )
+    .option('--port <n>', 'port of the dashboard on 127.0.0.1 (default: any free one)')
+    .option('--exit', 'stop when the story ends instead of serving the dashboard until Ctrl-C')
     .option('--keep', 'leave the demo target running and its folder in place when done')
     .action(async (opts) => (await import('./demo.js')).run(opts, io));
 

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Cron } from 'croner';
 import type { Runtime } from '../compose.js';
 import type { TargetConfig } from '../config/schema.js';
@@ -40,6 +41,17 @@ export interface JobSpec {
 
 /** Extra jobs other modules contribute (notifications, drift, the weekly review). */
 export type JobContribution = (config: Runtime['config']) => JobSpec[];
+
+/**
+ * The controller whose signal every running job gets as `abort` (kaizen shutting down). Every
+ * in-flight sample, process and request of every running job listens to it, so more than Node's
+ * default of ten listeners is normal, not a leak.
+ */
+export function jobsAbortController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(1000, controller.signal);
+  return controller;
+}
 
 /** Every job the config asks for, core stages first. */
 export function coreJobs(config: Runtime['config']): JobSpec[] {

@@ -1,9 +1,11 @@
 import { errorMessage } from '../observe/sources/support.js';
 import { JobStore } from './job-store.js';
-import { firstRun, nextRunAfter, type JobContext, type JobSpec } from './jobs.js';
+import { firstRun, jobsAbortController, nextRunAfter, type JobContext, type JobSpec } from './jobs.js';
 
 /** The longest the loop sleeps without looking at the table (a job may have been asked to run soon). */
 const IDLE_MAX_MS = 60_000;
+/** Late runs in a row that make an interval job "behind" (see noteLateness). */
+const LATE_RUNS_BEHIND = 3;
 
 export interface JobDone {
   key: string;
@@ -30,7 +32,7 @@ export class EmbeddedScheduler {
   private readonly jobs: Map<string, JobSpec>;
   private readonly store: JobStore;
   private readonly running = new Map<string, Promise<void>>();
-  private readonly stopController = new AbortController();
+  private readonly stopController = jobsAbortController();
   private wake = new AbortController();
   private stopping = false;
   /** Callers of runExclusive holding the repos: mutating jobs wait for them. */
@@ -38,6 +40,7 @@ export class EmbeddedScheduler {
   private loop: Promise<void> | undefined;
   /** Interval jobs running a whole interval or more behind, said once until they catch up. */
   private readonly behind = new Set<string>();
+  private readonly lateRuns = new Map<string, number>();
 
   constructor(
     private readonly ctx: Omit<JobContext, 'abort'>,
@@ -154,22 +157,29 @@ export class EmbeddedScheduler {
 
   /**
    * An interval job that ends a whole interval after it was due (it started late, ran long, or
-   * both) has missed a run: the machine, or a `--time-scale` too high for it, asks for more than it
-   * can do. Said once, and again on recovery, so an operator knows the sampling did not keep up
-   * instead of reading thin data as calm.
+   * both) has missed a run. Once is a busy moment (a deploy holding the repos); three runs in a row
+   * mean the machine, or a `--time-scale` too high for it, asks for more than it can do. Said once,
+   * and again on recovery, so an operator knows the sampling did not keep up instead of reading
+   * thin data as calm.
    */
   private noteLateness(spec: JobSpec, dueAt: number, end: number): void {
     if (!('everyMs' in spec.schedule)) return;
     const everyMs = spec.schedule.everyMs;
     const lateMs = end - dueAt;
-    if (lateMs > everyMs && !this.behind.has(spec.key)) {
+    if (lateMs <= everyMs) {
+      this.lateRuns.delete(spec.key);
+      if (lateMs < everyMs / 2 && this.behind.delete(spec.key))
+        this.ctx.logger.info({ job: spec.key }, `${spec.key} keeps up again`);
+      return;
+    }
+    const late = (this.lateRuns.get(spec.key) ?? 0) + 1;
+    this.lateRuns.set(spec.key, late);
+    if (late >= LATE_RUNS_BEHIND && !this.behind.has(spec.key)) {
       this.behind.add(spec.key);
       this.ctx.logger.warn(
         { job: spec.key, lateMs, everyMs },
-        `${spec.key} cannot keep up: a run due every ${everyMs} ms (clock time) ended ${lateMs} ms after it was due; lengthen its interval or lower --time-scale`,
+        `${spec.key} cannot keep up: ${late} runs in a row, due every ${everyMs} ms (clock time), ended a whole interval late (the last by ${lateMs} ms); lengthen its interval or lower --time-scale`,
       );
-    } else if (lateMs < everyMs / 2 && this.behind.delete(spec.key)) {
-      this.ctx.logger.info({ job: spec.key }, `${spec.key} keeps up again`);
     }
   }
 

@@ -1,18 +1,38 @@
 import { stringify } from 'yaml';
-import { DEMO_RULES } from '../propose/rules/demo-rules.js';
+import { DEMO_RULES, cacheRule } from '../propose/rules/demo-rules.js';
+
+/** The demo's cadence, all derived from its validation window (clock time: see `kaizen demo`). */
+export function demoSchedule(windowMs: number) {
+  return {
+    windowMs,
+    // 60 samples a window from observing alone; dense sampling doubles that while a window is open.
+    observeMs: windowMs / 60,
+    denseMs: windowMs / 120,
+    proposeMs: windowMs / 12,
+    // Above its value for a window and a quarter: by the time the rule fires (once its samples span
+    // 80 % of that), the hour before the apply holds a full window of baseline points.
+    cacheRuleForMs: windowMs * 1.25,
+  };
+}
 
 /**
  * The kaizen.yaml the demo writes for its scratch target: one signal of every source kind, so the
- * demo shows each of them working against a real process.
+ * demo shows each of them working against a real process, and the HTTP server on for the dashboard.
  */
 export function demoConfig(opts: {
   baseUrl: string;
   dataDir: string;
   repo: string;
   windowMs: number;
+  /** The dashboard's port (0: any free one). */
+  port?: number;
 }): string {
   const u = opts.baseUrl;
-  const rules = stringify(DEMO_RULES, { indent: 2 })
+  const cadence = demoSchedule(opts.windowMs);
+  const demoRules = DEMO_RULES.map((r) =>
+    r.name === cacheRule.name ? { ...r, when: { ...r.when, for: `${cadence.cacheRuleForMs}ms` } } : r,
+  );
+  const rules = stringify(demoRules, { indent: 2 })
     .trimEnd()
     .split('\n')
     .map((l) => `    ${l}`)
@@ -93,7 +113,8 @@ signals:
     direction: higher_is_better
 
 schedule:
-  observe: 1s
+  observe: ${cadence.observeMs}ms
+  propose: ${cadence.proposeMs}ms
 
 # The demo shows the offline rules engine (no API key needed, none used).
 proposer:
@@ -101,6 +122,10 @@ proposer:
 
 validation:
   window: ${opts.windowMs}ms
-  denseInterval: ${Math.max(50, Math.floor(opts.windowMs / 60))}ms
+  denseInterval: ${cadence.denseMs}ms
+
+# The dashboard, on loopback; approve and reject need the token in KAIZEN_TOKEN.
+server:
+  port: ${opts.port ?? 0}
 `;
 }

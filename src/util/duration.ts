@@ -18,19 +18,32 @@ export function parseDuration(text: string): number | undefined {
   return Math.round(Number(m[1]) * UNIT_MS[m[2]!]!);
 }
 
-/** Render milliseconds as the largest whole unit that fits (`90000` → `1.5m`). */
+/**
+ * Render milliseconds in the largest unit that fits, with the next unit down when it is not whole:
+ * `90000` → `1m30s`, `4500000` → `1h15m`, `1500` → `1.5s`. Never `2.0h` for 1 h 59 m 59 s.
+ */
 export function formatDuration(ms: number): string {
-  const abs = Math.abs(ms);
-  for (const [unit, size] of [
+  if (ms < 0) return `-${formatDuration(-ms)}`;
+  const units = [
     ['d', 86_400_000],
     ['h', 3_600_000],
     ['m', 60_000],
     ['s', 1_000],
-  ] as const) {
-    if (abs >= size) {
-      const v = ms / size;
-      return `${Number.isInteger(v) ? v : v.toFixed(1)}${unit}`;
-    }
+  ] as const;
+  for (let i = 0; i < units.length - 1; i++) {
+    const [unit, size] = units[i]!;
+    const [small, smallSize] = units[i + 1]!;
+    if (ms < size) continue;
+    // Rounded to the smaller unit first, so 1h59m59s is 2h, not 1h60m.
+    const smalls = Math.round(ms / smallSize);
+    const per = size / smallSize;
+    const whole = Math.floor(smalls / per);
+    const rest = smalls - whole * per;
+    return rest === 0 ? `${whole}${unit}` : `${whole}${unit}${rest}${small}`;
+  }
+  if (ms >= 1_000) {
+    const v = ms / 1_000;
+    return `${Number.isInteger(v) ? v : Number(v.toFixed(1))}s`;
   }
   return `${Math.round(ms)}ms`;
 }

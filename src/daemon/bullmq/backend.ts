@@ -3,7 +3,7 @@ import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { NotFoundError } from '../../errors.js';
 import { JobStore } from '../job-store.js';
-import { firstRun, type JobContext, type JobSpec } from '../jobs.js';
+import { firstRun, jobsAbortController, type JobContext, type JobSpec } from '../jobs.js';
 import type { JobDone } from '../scheduler.js';
 import { publishClock } from './clock-origin.js';
 import { kaizenProcessor, type Runnable } from './processor.js';
@@ -79,7 +79,7 @@ export class BullmqBackend {
   readonly workerName: string;
   private readonly jobs: Map<string, JobSpec>;
   private readonly running = new Map<string, string>();
-  private readonly stopController = new AbortController();
+  private readonly stopController = jobsAbortController();
   private readonly workers: Worker<KaizenJobData, string>[] = [];
   private connection: Redis | undefined;
   private queues: Queues | undefined;

@@ -599,7 +599,7 @@ describe('dedup check', () => {
       '1h59m',
       2 * HOUR - MIN,
       reject(
-        'duplicate of K0001 (proposed, proposed 2.0h ago): the same change in area cache within the 2h dedup window',
+        'duplicate of K0001 (proposed, proposed 1h59m ago): the same change in area cache within the 2h dedup window',
       ),
     ],
     [

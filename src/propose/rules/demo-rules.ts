@@ -3,8 +3,8 @@ import type { SelfHealRuleInput } from '../../config/schema.js';
 /*
  * The self-heal rules `kaizen demo` writes into its scratch config (the `rules:` list of the demo
  * target), in config form: durations are strings, as in YAML. They fit examples/demo-target's knobs
- * (config.json) and the demo's signals (src/demo/demo-config.ts). Windows are short because the
- * demo samples every second and its target's stats window is 2 s.
+ * (config.json) and the demo's signals (src/demo/demo-config.ts). The demo sets the cache rule's
+ * `for` from its validation window (see demoSchedule), so that its baseline is a full window.
  */
 
 /** No cache doubles latency: 200 entries make every warm request a hit. */
