@@ -187,9 +187,19 @@ describe('kaizen run as a process', () => {
   });
 
   it('says when sampling cannot keep up with a time scale too high for the machine', async () => {
-    const { fx } = await scene({ observe: '1m' });
-    // One-minute observe ticks at 60 000×: one due every millisecond, which no HTTP round trip makes.
-    const child = spawn(process.execPath, [BIN, 'run', '-c', fx.configPath, '--time-scale', '60000'], {
+    // A signal that takes 200 ms of real time to read, due every minute at 600×: every 100 ms.
+    const fx = await targetFixture({
+      config: { schedule: { observe: '1m' }, proposer: { provider: 'rules' }, server: { port: 0 } },
+      signals: [
+        {
+          name: 'queue_depth',
+          source: { kind: 'command', command: ['sh', '-c', 'sleep 0.2; echo 1'] },
+          unit: 'jobs',
+          direction: 'lower_is_better',
+        },
+      ],
+    });
+    const child = spawn(process.execPath, [BIN, 'run', '-c', fx.configPath, '--time-scale', '600'], {
       env: { ...process.env, KAIZEN_LOG_LEVEL: 'warn', ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '' },
     });
     let err = '';
@@ -207,7 +217,7 @@ describe('kaizen run as a process', () => {
     expect(warning?.msg).toMatch(
       /^observe:app cannot keep up: 3 runs in a row, due every 60000 ms \(clock time\), ended a whole interval late \(the last by \d+ ms\); lengthen its interval or lower --time-scale$/,
     );
-  });
+  }, 60_000);
 
   it.skipIf(skipWithoutRedis())(
     'runs its jobs on BullMQ when KAIZEN_REDIS_URL is set, and says so',

@@ -124,7 +124,7 @@ describe('kaizen demo', () => {
     expect(out).toContain('kaizen demo: demo target stopped; files left in');
     expect(existsSync(path.join(repo, 'run', 'demo.pid'))).toBe(false);
     expect(demo.err()).toBe('');
-  });
+  }, 180_000);
 
   it('stops the daemon and the target when interrupted mid-story, and says so', async () => {
     const dir = path.join(tempDir(), 'demo');
@@ -138,7 +138,7 @@ describe('kaizen demo', () => {
     expect(demo.out()).toContain('kaizen demo: demo target stopped; files left in');
     expect(existsSync(path.join(dir, 'target', 'run', 'demo.pid'))).toBe(false);
     expect(existsSync(path.join(dir, '.kaizen', 'kaizen.lock'))).toBe(false);
-  });
+  }, 120_000);
 
   it('refuses bad options before starting anything', () => {
     const dir = path.join(tempDir(), 'demo');

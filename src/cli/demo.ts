@@ -8,7 +8,7 @@ import { loadConfig } from '../config/load.js';
 import { runDaemon, type RunningDaemon } from '../daemon/daemon.js';
 import { EmbeddedScheduler, type JobDone } from '../daemon/scheduler.js';
 import { demoConfig, demoSchedule } from '../demo/demo-config.js';
-import { elapsed, Narrator } from '../demo/narrator.js';
+import { elapsed, Narrator, TOLD_JOB_KINDS } from '../demo/narrator.js';
 import { makeScratchTarget } from '../demo/scratch.js';
 import { KaizenError, UsageError } from '../errors.js';
 import type { DistillSummary } from '../learn/distill/run.js';
@@ -201,7 +201,7 @@ async function withDaemon<T>(
     // Not every run: a demo left serving its dashboard for hours would keep them all.
     onJobDone: (done) => {
       const first = done.kind === 'observe' && !jobs.some((j) => j.kind === 'observe');
-      if (!done.ok || first || done.kind === 'distill' || done.kind === 'review') jobs.push(done);
+      if (!done.ok || first || TOLD_JOB_KINDS.has(done.kind)) jobs.push(done);
     },
   });
   try {
@@ -291,7 +291,7 @@ async function story(rt: Runtime, io: Io, c: StoryContext): Promise<string[]> {
   );
   const good = await until(
     'a validated (or otherwise judged) proposal',
-    cadence.cacheRuleForMs + 2 * c.windowMs + cadence.proposeMs * 2,
+    cadence.cacheRuleForMs + 3 * c.windowMs,
     () => rt.store.interventions.list({ since: started }).find((iv) => FINISHED.includes(iv.state)),
   );
   narrator.catchUp(jobs);

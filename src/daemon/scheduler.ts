@@ -101,8 +101,9 @@ export class EmbeddedScheduler {
   }
 
   /**
-   * Stop taking jobs, give running ones `graceMs` (of the world's clock: work takes real time under a time scale too) to finish, then abort them. A job
-   * still running after that stays marked as running; the next start runs it again.
+   * Stop taking jobs, give running ones `graceMs` to finish, then abort them. A job still running
+   * after that stays marked as running; the next start runs it again. The grace is world time
+   * (Clock.world): under a time scale the work still takes real time.
    */
   async stop(graceMs: number): Promise<{ finished: boolean; abandoned: string[] }> {
     this.stopping = true;

@@ -12,7 +12,7 @@ export function elapsed(ms: number): string {
 const CONTINUED = ' '.repeat(13);
 
 /** Jobs worth a line of their own when they run: the calendar ones. */
-const TOLD_JOBS = new Set(['distill', 'review']);
+export const TOLD_JOB_KINDS: ReadonlySet<string> = new Set(['distill', 'review']);
 
 /**
  * Tells the demo's story as the daemon lives it: every state change of every intervention, and
@@ -35,7 +35,7 @@ export class Narrator {
     const { store } = this.rt;
     const lines: { at: number; text: string }[] = [];
     for (const j of jobs.slice(this.jobsTold)) {
-      if (TOLD_JOBS.has(j.kind))
+      if (TOLD_JOB_KINDS.has(j.kind))
         lines.push({ at: j.startedAt, text: `job ${j.key}: ${j.ok ? j.summary : `failed: ${j.error}`}` });
     }
     this.jobsTold = jobs.length;

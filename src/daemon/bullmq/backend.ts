@@ -215,9 +215,9 @@ export class BullmqBackend {
   }
 
   /**
-   * Stop taking jobs, give running ones `graceMs` (of the world's clock: work takes real time under a time scale too) to finish, then abort them and
-   * give them a moment to return. A job still running after that is abandoned with its lock: once
-   * the lock lapses, another worker (or the next start) runs it again.
+   * Stop taking jobs, give running ones `graceMs` (world time, see Clock.world) to finish, then
+   * abort them and give them a moment to return. A job still running after that is abandoned with
+   * its lock: once the lock lapses, another worker (or the next start) runs it again.
    */
   async stop(graceMs: number): Promise<{ finished: boolean; abandoned: string[] }> {
     this.stopping = true;
