@@ -4,7 +4,6 @@ import { DEMO_RULES, cacheRule } from '../propose/rules/demo-rules.js';
 /** The demo's cadence, all derived from its validation window (clock time: see `kaizen demo`). */
 export function demoSchedule(windowMs: number) {
   return {
-    windowMs,
     // 60 samples a window from observing alone; dense sampling doubles that while a window is open.
     observeMs: windowMs / 60,
     denseMs: windowMs / 120,

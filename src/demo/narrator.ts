@@ -20,8 +20,8 @@ export const TOLD_JOB_KINDS: ReadonlySet<string> = new Set(['distill', 'review']
  * daemon acts on its own schedule; the narrator only reads what it wrote.
  */
 export class Narrator {
-  /** Transitions already told, per intervention. */
-  private readonly told = new Map<string, number>();
+  /** The last transition told (the store numbers them in order). */
+  private lastSeq = 0;
   private jobsTold = 0;
 
   constructor(
@@ -32,28 +32,27 @@ export class Narrator {
 
   /** Tell what happened since the last call; `jobs` is the scheduler's log of finished jobs. */
   catchUp(jobs: readonly JobDone[]): void {
-    const { store } = this.rt;
+    const { store, config } = this.rt;
     const lines: { at: number; text: string }[] = [];
     for (const j of jobs.slice(this.jobsTold)) {
       if (TOLD_JOB_KINDS.has(j.kind))
         lines.push({ at: j.startedAt, text: `job ${j.key}: ${j.ok ? j.summary : `failed: ${j.error}`}` });
     }
     this.jobsTold = jobs.length;
-    for (const iv of store.interventions.list({ since: this.startedAt }).reverse()) {
-      const history = store.interventions.history(iv.id);
-      for (const h of history.slice(this.told.get(iv.id) ?? 0)) {
-        let text =
-          h.from === null
-            ? `${iv.id} proposed by ${iv.origin}: ${iv.proposal.title}` +
-              (iv.proposal.trigger ? `\n${CONTINUED}why now: ${iv.proposal.trigger}` : '')
-            : `${iv.id} ${h.from} → ${h.to} (${h.actor}): ${h.reason}`;
-        if (h.to === 'applied') {
-          const windowMs = iv.windowMs ?? this.rt.config.validation.windowMs;
-          text += `\n${CONTINUED}validation window open until ${elapsed(h.at + windowMs - this.startedAt)}; ${iv.proposal.prediction.signal} is sampled every ${this.rt.config.validation.denseIntervalMs / 1000} s meanwhile`;
-        }
-        lines.push({ at: h.at, text });
+    for (const h of store.interventions.transitionsAfter(this.lastSeq)) {
+      this.lastSeq = h.seq;
+      if (h.at < this.startedAt) continue; // a data folder reused with --dir: not this demo's story
+      let text = `${h.interventionId} ${h.from} → ${h.to} (${h.actor}): ${h.reason}`;
+      if (h.from === null || h.to === 'applied') {
+        const iv = store.interventions.get(h.interventionId);
+        if (h.from === null)
+          text =
+            `${iv.id} proposed by ${iv.origin}: ${iv.proposal.title}` +
+            (iv.proposal.trigger ? `\n${CONTINUED}why now: ${iv.proposal.trigger}` : '');
+        else
+          text += `\n${CONTINUED}validation window open until ${elapsed(h.at + (iv.windowMs ?? config.validation.windowMs) - this.startedAt)}; ${iv.proposal.prediction.signal} is sampled every ${config.validation.denseIntervalMs / 1000} s meanwhile`;
       }
-      this.told.set(iv.id, history.length);
+      lines.push({ at: h.at, text });
     }
     for (const l of lines.sort((a, b) => a.at - b.at))
       this.out(`  ${elapsed(l.at - this.startedAt)}  ${l.text}`);

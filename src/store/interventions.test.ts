@@ -123,6 +123,34 @@ describe('InterventionStore.create', () => {
     ]);
   });
 
+  it('reads the transitions of every intervention after a given one, each once, oldest first', () => {
+    const { store } = setup();
+    create(store, T0);
+    create(store, T0 + 1);
+    store.interventions.transition('K0001', 'applying', T0 + 2, 'kaizen', 'every guard check passed');
+
+    const all = store.interventions.transitionsAfter(0);
+    const later = store.interventions.transitionsAfter(all[1]!.seq);
+
+    expect(all.map((t) => [t.interventionId, t.to, t.at])).toEqual([
+      ['K0001', 'proposed', T0],
+      ['K0002', 'proposed', T0 + 1],
+      ['K0001', 'applying', T0 + 2],
+    ]);
+    expect(later).toEqual([
+      {
+        seq: all[2]!.seq,
+        interventionId: 'K0001',
+        from: 'proposed',
+        to: 'applying',
+        at: T0 + 2,
+        actor: 'kaizen',
+        reason: 'every guard check passed',
+      },
+    ]);
+    expect(store.interventions.transitionsAfter(all[2]!.seq)).toEqual([]);
+  });
+
   it('numbers K0001, K0002, … by value, not by text, past K9999', () => {
     const { store } = setup();
     expect(Array.from({ length: 10 }, (_, i) => create(store, T0 + i).id)).toEqual([

@@ -227,6 +227,19 @@ export class InterventionStore {
     ).map((r) => Transition.parse(r));
   }
 
+  /**
+   * Every transition of every intervention recorded after the one numbered `afterSeq` (0: from
+   * the start), oldest first: a reader that keeps the last `seq` it saw reads each once.
+   */
+  transitionsAfter(afterSeq: number): (Transition & { seq: number; interventionId: string })[] {
+    return (
+      this.cached(
+        `SELECT id AS seq, intervention_id AS interventionId, from_state AS "from", to_state AS "to", at, actor, reason
+         FROM intervention_transitions WHERE id > ? ORDER BY id`,
+      ).all(afterSeq) as (Transition & { seq: number; interventionId: string })[]
+    ).map((r) => ({ ...Transition.parse(r), seq: r.seq, interventionId: r.interventionId }));
+  }
+
   /** When the intervention last entered `state`, if it ever did. */
   enteredAt(id: string, state: State): number | undefined {
     const at = this.db
