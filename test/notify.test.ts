@@ -354,11 +354,9 @@ describe('delivery: retries, refusals, timeouts, deadlines', () => {
     const s = await scene([{ url: hanging.url, timeout: '300ms', attempts: 2 }, { url: healthy.url }], clock);
     await submit(s.rt, breaking(1));
     await submit(s.rt, breaking(2));
-    const started = performance.now();
-
+    // Were the timeout ignored, the hanging receiver would hold this pass until the test's own timeout.
     const result = await drive(clock, createNotifier(s.rt).runOnce(), 100);
 
-    expect(performance.now() - started).toBeLessThan(8000); // two 300 ms timeouts, and load
     expect(result).toMatchObject({ planned: 2, sent: 2, failed: 1, pending: 1 });
     expect(healthy.delivered()).toHaveLength(2);
     expect(hanging.requests).toHaveLength(2);

@@ -34,7 +34,21 @@ async function until(check: () => boolean): Promise<void> {
   if (!(await eventually(check, 5000))) throw new Error('condition not reached');
 }
 
-const readPid = (dir: string, file: string) => Number(fs.readFileSync(path.join(dir, file), 'utf8').trim());
+/** The pid a test's shell wrote, once the file holds a whole one: the file exists before `echo` fills it. */
+function pidIn(dir: string, file: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(path.join(dir, file), 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function readPid(dir: string, file: string): number {
+  const pid = pidIn(dir, file);
+  if (pid === undefined) throw new Error(`${file} holds no pid`);
+  return pid;
+}
 
 function killQuietly(pid: number): void {
   try {
@@ -160,7 +174,7 @@ describe('runProcess', () => {
       clock: sim,
       timeoutMs: 60_000,
     });
-    await until(() => fs.existsSync(path.join(dir, 'leader.pid')) && sim.pending > 0);
+    await until(() => pidIn(dir, 'leader.pid') !== undefined && sim.pending > 0);
     const leader = readPid(dir, 'leader.pid');
     await new Promise((r) => setTimeout(r, 100));
     expect(alive(leader)).toBe(true);
@@ -177,7 +191,7 @@ describe('runProcess', () => {
       ['sh', '-c', 'echo $$ > leader.pid; exec sleep 30'],
       opts(dir, { abort: controller.signal }),
     );
-    await until(() => fs.existsSync(path.join(dir, 'leader.pid')));
+    await until(() => pidIn(dir, 'leader.pid') !== undefined);
     controller.abort();
     expect(await run).toMatchObject({ aborted: true, timedOut: false, signal: 'SIGTERM' });
     expect(await eventually(() => !alive(readPid(dir, 'leader.pid')))).toBe(true);

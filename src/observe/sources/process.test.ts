@@ -55,6 +55,17 @@ async function idleNode(): Promise<ChildProcess & { pid: number }> {
   return child as ChildProcess & { pid: number };
 }
 
+/** Whether a sample finished without waiting, or waits on the clock for a second reading. */
+async function sleptOrSampled(clock: SimulatedClock, sample: Promise<number>): Promise<'slept' | 'sampled'> {
+  let done = false;
+  void sample.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  while (!done && clock.pending === 0) await new Promise((r) => setTimeout(r, 5));
+  return done ? 'sampled' : 'slept';
+}
+
 const busyNode = () => start(process.execPath, ['-e', 'for (;;) {}']);
 
 function writePidFile(pid: number | string, name = 'app.pid'): string {
@@ -106,22 +117,25 @@ describe('process source', () => {
   it('on later samples measures over the whole interval since the previous one', async () => {
     const busy = await busyNode();
     writePidFile(busy.pid);
-    const clock = new SystemClock();
+    const clock = new SimulatedClock();
     const cfg = config({ pidFile: 'app.pid' }, 'cpu_percent');
-    const t0 = Date.now();
-    await processSource.sample(cfg, ctx(clock));
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(190); // the first sample takes two readings ~200 ms apart
+    const firstSample = processSource.sample(cfg, ctx(clock));
+    expect(await sleptOrSampled(clock, firstSample)).toBe('slept'); // the first sample takes two readings 200 ms apart
+    await new Promise((r) => setTimeout(r, 200));
+    await clock.advance(200);
+    await firstSample;
     const first = state as CpuState;
     expect(first).toMatchObject({ pid: busy.pid });
     expect(Object.keys(first).sort()).toEqual(['pid', 'start', 't', 'ticks']);
 
     await new Promise((r) => setTimeout(r, 1000));
-    const t1 = Date.now();
-    const later = await processSource.sample(cfg, ctx(clock));
-    expect(Date.now() - t1).toBeLessThan(150); // no second reading needed
+    await clock.advance(1000);
+    const laterSample = processSource.sample(cfg, ctx(clock));
+    expect(await sleptOrSampled(clock, laterSample)).toBe('sampled'); // no second reading needed
+    const later = await laterSample;
     expect(later).toBeGreaterThan(20);
     const second = state as CpuState;
-    expect(second.t - first.t).toBeGreaterThanOrEqual(1000);
+    expect(second.t - first.t).toBe(1000);
     expect(later).toBeCloseTo(((second.ticks - first.ticks) / 100 / ((second.t - first.t) / 1000)) * 100, 6);
   });
 
