@@ -161,7 +161,7 @@ describe('kaizen run: the embedded scheduler', () => {
 
 describe('kaizen run as a process', () => {
   it('starts, works on a compressed clock, and stops cleanly on SIGTERM', async () => {
-    const { fx } = await scene();
+    const { fx, rt: watch } = await scene();
     const child = spawn(process.execPath, [BIN, 'run', '-c', fx.configPath, '--time-scale', '600'], {
       env: { ...process.env, KAIZEN_LOG_LEVEL: 'warn', ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '' },
     });
@@ -174,8 +174,8 @@ describe('kaizen run as a process', () => {
       /kaizen: running \d+ job\(s\) for app from .*kaizen\.yaml on a clock 600× faster than real time/,
     );
     expect(err).toContain('kaizen: provider: rules is configured');
-    // 5-minute observe ticks at 600×: one every 0.5 s of real time.
-    await new Promise((r) => setTimeout(r, 1600));
+    // 5-minute observe ticks at 600×: one every 0.5 s of real time, two signals each.
+    for (let i = 0; i < 800 && samples(watch) < 6; i++) await new Promise((r) => setTimeout(r, 25));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(err).toContain('kaizen: SIGTERM: stopping');
@@ -225,7 +225,7 @@ describe('kaizen run as a process', () => {
       requireRedis();
       const redis = await startRedis();
       stops.push(() => redis.dispose());
-      const { fx } = await scene();
+      const { fx, rt: watch } = await scene();
       const child = spawn(process.execPath, [BIN, 'run', '-c', fx.configPath, '--time-scale', '600'], {
         env: {
           ...process.env,
@@ -241,7 +241,7 @@ describe('kaizen run as a process', () => {
       for (let i = 0; i < 400 && !err.includes('kaizen: running'); i++)
         await new Promise((r) => setTimeout(r, 25));
       expect(err).toContain(`"backend":"bullmq at 127.0.0.1:${redis.port}"`);
-      await new Promise((r) => setTimeout(r, 1600));
+      for (let i = 0; i < 800 && samples(watch) < 4; i++) await new Promise((r) => setTimeout(r, 25));
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       const rt = fx.runtime();

@@ -1,4 +1,7 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { submitProposal } from '../src/loop/submit.js';
 import { startServer } from '../src/server/index.js';
@@ -614,15 +617,34 @@ describe('starting the server', () => {
   });
 
   it('close() lets a request in flight finish and then stops listening', async () => {
-    const s = await scene({ policy: APPROVABLE });
+    // The deploy waits for a gate file, so the approval is surely in flight when close() is called.
+    const gate = path.join(mkdtempSync(path.join(tmpdir(), 'kaizen-gate-')), 'open');
+    const s = await scene({
+      policy: APPROVABLE,
+      fixture: {
+        target: {
+          deploy: {
+            command: [
+              'sh',
+              '-c',
+              `while [ ! -e '${gate}' ]; do sleep 0.02; done; exec '${process.execPath}' deploy.js`,
+            ],
+            timeout: '30s',
+            stabilisation: '0s',
+          },
+        },
+      },
+    });
     const id = await waiting(s);
 
     const inFlight = s.call('POST', `/api/interventions/${id}/approve`, {
       token: TOKEN,
       body: { by: 'ana' },
     });
-    await new Promise((r) => setTimeout(r, 50));
-    await s.server.close();
+    while (s.rt.store.interventions.get(id).state !== 'applying') await new Promise((r) => setTimeout(r, 10));
+    const closed = s.server.close();
+    writeFileSync(gate, '');
+    await closed;
     const res = await inFlight;
 
     expect(res.status).toBe(200);
