@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, spawnCli } from './helpers/cli.js';
@@ -138,6 +139,25 @@ describe('kaizen demo', () => {
     expect(demo.out()).toContain('kaizen demo: demo target stopped; files left in');
     expect(existsSync(path.join(dir, 'target', 'run', 'demo.pid'))).toBe(false);
     expect(existsSync(path.join(dir, '.kaizen', 'kaizen.lock'))).toBe(false);
+  }, 120_000);
+
+  it('says which option to change when --port is taken, and stops the target it started', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const dir = path.join(tempDir(), 'demo');
+      const demo = startDemo(['--dir', dir, '--port', String(port), '--exit']);
+
+      expect(await demo.exited).toBe(78);
+      expect(demo.err()).toBe(
+        `kaizen: cannot listen on 127.0.0.1:${port}: the port is in use; stop the other process or choose another --port\n`,
+      );
+      expect(existsSync(path.join(dir, 'target', 'run', 'demo.pid'))).toBe(false);
+      expect(existsSync(path.join(dir, '.kaizen', 'kaizen.lock'))).toBe(false);
+    } finally {
+      taken.close();
+    }
   }, 120_000);
 
   it('refuses bad options before starting anything', () => {

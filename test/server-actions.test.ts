@@ -612,7 +612,7 @@ describe('starting the server', () => {
 
     await expect(startServer(rt, { env: {} })).rejects.toMatchObject({
       code: 'CONFIG_INVALID',
-      message: `cannot listen on 127.0.0.1:${s.server.port}: the port is in use; stop the other process or set server.port`,
+      message: `cannot listen on 127.0.0.1:${s.server.port}: the port is in use; stop the other process or choose another server.port`,
     });
   });
 

@@ -196,6 +196,7 @@ async function withDaemon<T>(
   const exited = runDaemon(rt, {
     env: { ...env, KAIZEN_TOKEN: token },
     signal: stop.signal,
+    portSetting: '--port',
     onReady: (d) => ready(d),
     // What the story waits on or tells: failures, the first observe, the nightly and weekly jobs.
     // Not every run: a demo left serving its dashboard for hours would keep them all.

@@ -30,6 +30,8 @@ export interface DaemonOptions {
   /** Told when the daemon is up, and at every job end (metrics, watchdog). */
   onReady?: (daemon: RunningDaemon) => void | Promise<void>;
   onJobDone?: (done: JobDone) => void;
+  /** How a person chooses the server's port, named when it is taken (default `server.port`). */
+  portSetting?: string;
 }
 
 export interface RunningDaemon {
@@ -113,6 +115,7 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<Da
           breakers,
           metrics,
           env,
+          ...(options.portSetting ? { portSetting: options.portSetting } : {}),
           scheduler: { state: () => (scheduler.isStopping ? 'stopping' : 'running') },
           // A person's approve or revert waits for, and holds back, jobs that change a repo.
           actions: directActions(rt, (fn) => scheduler.runExclusive(fn)),

@@ -26,6 +26,8 @@ export interface ServerOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** The built dashboard (`npm run build`): its assets folder (default: the package's dist/dashboard). */
   dashboardDir?: string;
+  /** How a person chooses the port, named when it cannot be used (default `server.port`; the demo's `--port`). */
+  portSetting?: string;
 }
 
 export interface RunningServer {
@@ -162,7 +164,8 @@ export async function startServer(
   }
 
   await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => reject(listenError(err, host, port));
+    const onError = (err: NodeJS.ErrnoException) =>
+      reject(listenError(err, host, port, options.portSetting ?? 'server.port'));
     server.once('error', onError);
     server.listen(port, host, () => {
       server.off('error', onError);
@@ -218,13 +221,13 @@ function methodLabel(method: string | undefined): string {
   return method === 'GET' || method === 'HEAD' || method === 'POST' ? method : 'other';
 }
 
-function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
+function listenError(err: NodeJS.ErrnoException, host: string, port: number, portSetting: string): Error {
   const where = `${host}:${port}`;
   switch (err.code) {
     case 'EADDRINUSE':
       return new ConfigError(
         'CONFIG_INVALID',
-        `cannot listen on ${where}: the port is in use; stop the other process or set server.port`,
+        `cannot listen on ${where}: the port is in use; stop the other process or choose another ${portSetting}`,
       );
     case 'EADDRNOTAVAIL':
     case 'ENOTFOUND':
@@ -235,7 +238,7 @@ function listenError(err: NodeJS.ErrnoException, host: string, port: number): Er
     case 'EACCES':
       return new ConfigError(
         'CONFIG_INVALID',
-        `cannot listen on ${where}: not permitted (ports below 1024 need privileges); set server.port above 1024`,
+        `cannot listen on ${where}: not permitted (ports below 1024 need privileges); choose a ${portSetting} above 1024`,
       );
     default:
       return err;
