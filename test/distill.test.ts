@@ -200,6 +200,23 @@ describe('the distiller without a model', () => {
     expect(lessonsSection).not.toContain(worked);
   });
 
+  it('gives the same pattern distilled on two systems two ids, so neither refuses the other’s as taken', async () => {
+    const a = await scene();
+    const b = await scene();
+    await a.finish('validated');
+    await b.finish('validated');
+    await a.clock.advance(DAY);
+    await b.clock.advance(DAY);
+
+    const [fromA] = (await distill({ ...a.rt, env: {} })).created;
+    const [fromB] = (await distill({ ...b.rt, env: {} })).created;
+
+    expect(readLesson(a.rt, fromA!).when).toBe(readLesson(b.rt, fromB!).when);
+    expect(fromA).toMatch(/^D-[0-9a-f]{8}$/);
+    expect(fromB).toMatch(/^D-[0-9a-f]{8}$/);
+    expect(fromA).not.toBe(fromB);
+  });
+
   it('kaizen distill prints what it learnt', async () => {
     const s = await scene();
     const k1 = await s.finish('validated');

@@ -97,3 +97,40 @@ describe('openDb', () => {
     db.close();
   });
 });
+
+describe('the salt of distilled lesson ids', () => {
+  const salt = (db: Database.Database) => db.prepare('SELECT salt FROM distill_salt').pluck().get();
+
+  it('is random per new store, so two systems distilling the same pattern give it two ids', () => {
+    const a = openDb(path.join(tempDir(), 'kaizen.db'));
+    const b = openDb(path.join(tempDir(), 'kaizen.db'));
+
+    expect(salt(a)).toMatch(/^[0-9a-f]{16}$/);
+    expect(salt(b)).toMatch(/^[0-9a-f]{16}$/);
+    expect(salt(a)).not.toBe(salt(b));
+    a.close();
+    b.close();
+  });
+
+  it('is empty for a store that distilled before salts existed, so its lessons keep their ids', () => {
+    const upgraded = path.join(tempDir(), 'kaizen.db');
+    const old = openDb(upgraded, { migrations: MIGRATIONS.slice(0, 6) });
+    old
+      .prepare(
+        `INSERT INTO lessons (id, scope, status, source, file, body, created_at, indexed_at)
+         VALUES ('D-1a2b3c4d', 'cache', 'active', 'distilled', 'lessons/D-1a2b3c4d.yaml', '{}', '2026-11-03', 1)`,
+      )
+      .run();
+    old.close();
+    const untouched = path.join(tempDir(), 'kaizen.db');
+    openDb(untouched, { migrations: MIGRATIONS.slice(0, 6) }).close();
+
+    const a = openDb(upgraded);
+    const b = openDb(untouched);
+
+    expect(salt(a)).toBe('');
+    expect(salt(b)).toMatch(/^[0-9a-f]{16}$/);
+    a.close();
+    b.close();
+  });
+});

@@ -37,6 +37,11 @@ const toRun = (r: RunRow): DistillRun => ({
 export class DistillLog {
   constructor(private readonly db: Db) {}
 
+  /** What this store salts distilled lesson ids with (empty for a store that distilled before salts existed). */
+  idSalt(): string {
+    return this.db.prepare('SELECT salt FROM distill_salt').pluck().get() as string;
+  }
+
   /** The run left unfinished by a crash, if any. */
   unfinished(): DistillRun | undefined {
     const row = this.db

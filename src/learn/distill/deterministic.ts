@@ -50,8 +50,15 @@ export const REPEAT_THRESHOLD = 3;
 /** How many failed uses falsify a distilled lesson. */
 export const FALSIFY_THRESHOLD = 2;
 
-export function lessonId(key: string): string {
-  return `D-${createHash('sha256').update(key).digest('hex').slice(0, 8)}`;
+/**
+ * A distilled lesson's id: the pattern that produced it, hashed with this store's salt
+ * (DistillLog.idSalt), so the same pattern on two systems that exchange lessons gets two ids.
+ */
+export function lessonId(key: string, salt: string): string {
+  return `D-${createHash('sha256')
+    .update(salt === '' ? key : `${salt}\n${key}`)
+    .digest('hex')
+    .slice(0, 8)}`;
 }
 
 interface PlanInput {
@@ -61,6 +68,8 @@ interface PlanInput {
   history: readonly Finished[];
   lessons: readonly Lesson[];
   today: string;
+  /** This store's salt for lesson ids. */
+  salt: string;
 }
 
 export function planDeterministic(input: PlanInput): DistillPlan {
@@ -68,13 +77,13 @@ export function planDeterministic(input: PlanInput): DistillPlan {
   const escapedDefects: EscapedDefect[] = [];
   for (const f of input.finished) {
     if (f.state === 'validated') {
-      const d = workedLesson(f.intervention, input.today);
+      const d = workedLesson(f.intervention, input);
       if (d) drafts.push(d);
     }
     if (f.state === 'rolled_back' || f.state === 'reverted') {
       const e = escapedDefect(f);
       escapedDefects.push(e);
-      if (f.state === 'rolled_back') drafts.push(escapedLesson(f.intervention, e, input.today));
+      if (f.state === 'rolled_back') drafts.push(escapedLesson(f.intervention, e, input));
     }
   }
   drafts.push(...repeatedFailureLessons(input));
@@ -98,7 +107,7 @@ interface VerdictLike {
 }
 
 /** A change that validated: prefer it again when the same signal needs the same move. */
-function workedLesson(iv: Intervention, today: string): LessonDraft | undefined {
+function workedLesson(iv: Intervention, { today, salt }: PlanInput): LessonDraft | undefined {
   const p = iv.proposal;
   const v = (iv.verdict ?? {}) as VerdictLike;
   const actual = v.actual?.magnitude;
@@ -110,7 +119,7 @@ function workedLesson(iv: Intervention, today: string): LessonDraft | undefined 
   return {
     key,
     lesson: {
-      id: lessonId(key),
+      id: lessonId(key, salt),
       scope: iv.area,
       when: `${p.prediction.signal} needs to go ${p.prediction.direction} in area ${iv.area} of ${iv.target}${p.trigger ? ` (as when: ${p.trigger})` : ''}`,
       prefer: `${p.title} (a ${iv.kind} change to ${where}), as ${iv.id} did`,
@@ -159,13 +168,13 @@ function lastReason(iv: Intervention): string | undefined {
 }
 
 /** A change that broke the deploy or health: the next change to those files should be checked first. */
-function escapedLesson(iv: Intervention, e: EscapedDefect, today: string): LessonDraft {
+function escapedLesson(iv: Intervention, e: EscapedDefect, { today, salt }: PlanInput): LessonDraft {
   const where = files(iv).join(', ');
   const key = `escaped:${iv.target}:${iv.area}:${where}`;
   return {
     key,
     lesson: {
-      id: lessonId(key),
+      id: lessonId(key, salt),
       scope: iv.area,
       when: `a change in area ${iv.area} of ${iv.target} touches ${where}`,
       prefer: `check ${where} the way the deploy reads it before applying (a validator, or a canary), and keep the change small`,
@@ -205,7 +214,7 @@ function repeatedFailureLessons(input: PlanInput): LessonDraft[] {
     out.push({
       key,
       lesson: {
-        id: lessonId(key),
+        id: lessonId(key, input.salt),
         scope: area,
         when: `a ${kind} change is proposed in area ${area} of ${target}`,
         prefer: worked

@@ -75,7 +75,8 @@ export async function distill(deps: DistillDeps): Promise<DistillSummary> {
   const history = store.interventions.enteredBetween(REVIEWED, run.until - LOOKBACK_MS, run.until);
   const loaded = loadLessons(config);
   const today = lessonDate(deps);
-  const plan = planDeterministic({ finished, history, lessons: loaded.lessons, today });
+  const salt = store.distill.idSalt();
+  const plan = planDeterministic({ finished, history, lessons: loaded.lessons, today, salt });
   const summary: DistillSummary = {
     run: run.id,
     since: run.since,
@@ -243,6 +244,7 @@ async function modelDrafts(
       notes: [`the model could not distill (${answer.failed}); the deterministic lessons stand alone`],
     };
   }
+  const salt = store.distill.idSalt();
   const shown = new Set(finished.map((f) => f.intervention.id));
   const drafts: LessonDraft[] = [];
   const notes: string[] = [];
@@ -255,7 +257,14 @@ async function modelDrafts(
     const key = `model:${s.scope}:${s.when}:${s.prefer}`;
     drafts.push({
       key,
-      lesson: { ...s, id: lessonId(key), evidence, source: 'distilled', status: 'active', created_at: today },
+      lesson: {
+        ...s,
+        id: lessonId(key, salt),
+        evidence,
+        source: 'distilled',
+        status: 'active',
+        created_at: today,
+      },
     });
   }
   if (answer.notes) notes.push(`model: ${answer.notes}`);

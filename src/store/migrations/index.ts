@@ -4,6 +4,7 @@ import { m0003LlmCalls } from './0003-llm-calls.js';
 import { m0004Learn } from './0004-learn.js';
 import { m0005Notify } from './0005-notify.js';
 import { m0006ReadIndexes } from './0006-read-indexes.js';
+import { m0007DistillSalt } from './0007-distill-salt.js';
 
 /** One forward-only schema step. Versions are consecutive from 1; a shipped migration never changes. */
 export interface Migration {
@@ -20,4 +21,5 @@ export const MIGRATIONS: readonly Migration[] = [
   m0004Learn,
   m0005Notify,
   m0006ReadIndexes,
+  m0007DistillSalt,
 ];
