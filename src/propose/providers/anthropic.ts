@@ -6,14 +6,13 @@ import Anthropic, {
 } from '@anthropic-ai/sdk';
 import type { Clock } from '../../clock.js';
 import {
-  classifyFailure,
   parseJsonText,
-  redact,
+  sdkFailure,
   wireSchema,
-  type LlmError,
   type LlmProvider,
   type LlmRequest,
   type LlmResponse,
+  type SdkErrorClasses,
 } from './types.js';
 
 export interface AnthropicProviderOptions {
@@ -64,7 +63,7 @@ export function createAnthropicProvider(opts: AnthropicProviderOptions): LlmProv
           { timeout: req.timeoutMs, maxRetries: opts.maxRetries ?? 2, ...(abort ? { signal: abort } : {}) },
         );
       } catch (err) {
-        throw toLlmError(err, req.timeoutMs, opts.apiKey);
+        throw sdkFailure('anthropic', SDK_ERRORS, err, req.timeoutMs, opts.apiKey);
       }
       const latencyMs = Math.max(0, clock.now() - started);
       const usage = {
@@ -96,15 +95,9 @@ export function createAnthropicProvider(opts: AnthropicProviderOptions): LlmProv
   };
 }
 
-function toLlmError(err: unknown, timeoutMs: number, apiKey: string): LlmError {
-  const message = redact(err instanceof Error ? err.message : String(err), apiKey);
-  if (err instanceof APIUserAbortError)
-    return classifyFailure('anthropic', { kind: 'abort', message }, timeoutMs, err);
-  if (err instanceof APIConnectionTimeoutError)
-    return classifyFailure('anthropic', { kind: 'timeout', message }, timeoutMs, err);
-  if (err instanceof APIConnectionError)
-    return classifyFailure('anthropic', { kind: 'connection', message }, timeoutMs, err);
-  if (err instanceof APIError && typeof err.status === 'number')
-    return classifyFailure('anthropic', { kind: 'status', status: err.status, message }, timeoutMs, err);
-  return classifyFailure('anthropic', { kind: 'other', message }, timeoutMs, err);
-}
+const SDK_ERRORS: SdkErrorClasses = {
+  APIUserAbortError,
+  APIConnectionTimeoutError,
+  APIConnectionError,
+  APIError,
+};

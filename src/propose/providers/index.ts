@@ -6,7 +6,6 @@ export type { AnthropicProviderOptions } from './anthropic.js';
 export type { OpenAiProviderOptions } from './openai.js';
 export * from './types.js';
 
-
 export type ProviderSetting = 'auto' | 'anthropic' | 'openai' | 'rules';
 
 export interface ProviderConfig {

@@ -1,14 +1,13 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import type { Clock } from '../../clock.js';
 import {
-  classifyFailure,
   parseJsonText,
-  redact,
+  sdkFailure,
   wireSchema,
-  type LlmError,
   type LlmProvider,
   type LlmRequest,
   type LlmResponse,
+  type SdkErrorClasses,
 } from './types.js';
 
 /** The key sent to a local OpenAI-compatible server that needs none (the SDK insists on one). */
@@ -70,7 +69,7 @@ export function createOpenAiProvider(opts: OpenAiProviderOptions): LlmProvider {
           { timeout: req.timeoutMs, maxRetries: opts.maxRetries ?? 2, ...(abort ? { signal: abort } : {}) },
         );
       } catch (err) {
-        throw toLlmError(err, req.timeoutMs, opts.apiKey);
+        throw sdkFailure('openai', SDK_ERRORS, err, req.timeoutMs, opts.apiKey);
       }
       const latencyMs = Math.max(0, clock.now() - started);
       const choice = completion.choices?.[0];
@@ -98,15 +97,9 @@ export function createOpenAiProvider(opts: OpenAiProviderOptions): LlmProvider {
   };
 }
 
-function toLlmError(err: unknown, timeoutMs: number, apiKey: string): LlmError {
-  const message = redact(err instanceof Error ? err.message : String(err), apiKey);
-  if (err instanceof APIUserAbortError)
-    return classifyFailure('openai', { kind: 'abort', message }, timeoutMs, err);
-  if (err instanceof APIConnectionTimeoutError)
-    return classifyFailure('openai', { kind: 'timeout', message }, timeoutMs, err);
-  if (err instanceof APIConnectionError)
-    return classifyFailure('openai', { kind: 'connection', message }, timeoutMs, err);
-  if (err instanceof APIError && typeof err.status === 'number')
-    return classifyFailure('openai', { kind: 'status', status: err.status, message }, timeoutMs, err);
-  return classifyFailure('openai', { kind: 'other', message }, timeoutMs, err);
-}
+const SDK_ERRORS: SdkErrorClasses = {
+  APIUserAbortError,
+  APIConnectionTimeoutError,
+  APIConnectionError,
+  APIError,
+};

@@ -117,16 +117,47 @@ export function redact(text: string, secret: string | undefined): string {
   return secret && secret.length >= 4 ? text.split(secret).join('[redacted]') : text;
 }
 
-/**
- * The SDK-neutral part of turning an SDK error into an LlmError; each provider recognises its own
- * SDK's error classes and passes what it found here.
- */
-export function classifyFailure(
+type ErrorClass = abstract new (...args: never[]) => Error;
+
+/** The error classes both official SDKs export, under the same names; each provider passes its own. */
+export interface SdkErrorClasses {
+  APIUserAbortError: ErrorClass;
+  APIConnectionTimeoutError: ErrorClass;
+  APIConnectionError: ErrorClass;
+  APIError: ErrorClass;
+}
+
+/** An SDK's error as an LlmError, with the API key taken out of its message. */
+export function sdkFailure(
   provider: ProviderId,
-  found: { kind: 'abort' | 'timeout' | 'connection' | 'status' | 'other'; status?: number; message: string },
+  sdk: SdkErrorClasses,
+  err: unknown,
   timeoutMs: number,
-  cause: unknown,
+  apiKey: string,
 ): LlmError {
+  const message = redact(err instanceof Error ? err.message : String(err), apiKey);
+  const status = (err as { status?: unknown } | null)?.status;
+  // A connection timeout is also a connection error: the order of the checks matters.
+  const found: Found =
+    err instanceof sdk.APIUserAbortError
+      ? { kind: 'abort', message }
+      : err instanceof sdk.APIConnectionTimeoutError
+        ? { kind: 'timeout', message }
+        : err instanceof sdk.APIConnectionError
+          ? { kind: 'connection', message }
+          : err instanceof sdk.APIError && typeof status === 'number'
+            ? { kind: 'status', status, message }
+            : { kind: 'other', message };
+  return classifyFailure(provider, found, timeoutMs, err);
+}
+
+interface Found {
+  kind: 'abort' | 'timeout' | 'connection' | 'status' | 'other';
+  status?: number;
+  message: string;
+}
+
+function classifyFailure(provider: ProviderId, found: Found, timeoutMs: number, cause: unknown): LlmError {
   const name = provider === 'anthropic' ? 'Anthropic' : 'OpenAI-compatible';
   switch (found.kind) {
     case 'abort':
