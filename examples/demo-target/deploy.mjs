@@ -16,11 +16,12 @@
 
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { get } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { isAlive, isDemoTarget } from './process-check.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CONFIG_PATH = resolve(process.env.DEMO_CONFIG || join(HERE, 'config.json')); // as server.mjs does
@@ -60,33 +61,6 @@ function readPort() {
     return Number.isInteger(port) && port > 0 && port <= 65535 ? port : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/** Alive = signalable and not a zombie (an orphan nobody reaped yet still answers kill(pid, 0)). */
-function isAlive(pid) {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if (err.code !== 'EPERM') return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return true; // no /proc (macOS): trust kill(pid, 0)
-  }
-}
-
-/** A stale pid file can name a reused pid: only signal a process that runs server.mjs (checked where /proc exists). */
-function isDemoTarget(pid) {
-  if (!isAlive(pid)) return false;
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
-      .split('\0')
-      .some((a) => a.endsWith('server.mjs'));
-  } catch {
-    return !existsSync('/proc/self'); // with /proc: it raced with its exit; without: trust kill(pid, 0)
   }
 }
 

@@ -5,42 +5,16 @@
 // pid file is removed); exit 1 when the process is still alive after 5 s. run/port is kept, so the next
 // deploy starts the service on the same port. Only node: built-ins are used.
 
-import { existsSync, readFileSync, unlinkSync } from 'node:fs';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { isAlive, isDemoTarget } from './process-check.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const PID_FILE = join(HERE, 'run', 'demo.pid');
 const WAIT_MS = 5_000;
 const POLL_MS = 50;
-
-/** Alive = signalable and not a zombie (an orphan nobody reaped yet still answers kill(pid, 0)). */
-function isAlive(pid) {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if (err.code !== 'EPERM') return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return true; // no /proc (macOS): trust kill(pid, 0)
-  }
-}
-
-/** A stale pid file can name a reused pid: only signal a process that runs server.mjs (checked where /proc exists). */
-function isDemoTarget(pid) {
-  if (!isAlive(pid)) return false;
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
-      .split('\0')
-      .some((a) => a.endsWith('server.mjs'));
-  } catch {
-    return !existsSync('/proc/self'); // with /proc: it raced with its exit; without: trust kill(pid, 0)
-  }
-}
 
 /** Removes the pid file if it still names `pid` (the service leaves it behind when it crashes). */
 function removePidFile(pid) {
