@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { getEncoding } from 'js-tiktoken';
 import { stringify } from 'yaml';
 import { SimulatedClock } from '../src/clock.js';
 import { compose, type Runtime } from '../src/compose.js';
@@ -624,6 +625,23 @@ export async function run(): Promise<void> {
       `${fmt(s.tokens, 0)}; ${fmt(s.items, 0)} / ${fmt(s.trimmed, 0)}`,
     );
   }
+  tokenEstimateError({ 'system prompt': out.prompt.system, 'user prompt (the context)': out.text });
   rt.close();
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * How far estimateTokens lands from real tokenizers on the prompts this bench built. Claude's
+ * tokenizer is not published; OpenAI's o200k_base and cl100k_base are, so they stand in for it.
+ * A ratio above 1 is an over-count: the budget keeps headroom.
+ */
+function tokenEstimateError(texts: Record<string, string>): void {
+  const encodings = { o200k_base: getEncoding('o200k_base'), cl100k_base: getEncoding('cl100k_base') };
+  for (const [name, text] of Object.entries(texts)) {
+    const estimate = estimateTokens(text);
+    const real = Object.entries(encodings).map(([enc, e]) => `${enc} ${fmt(e.encode(text).length, 0)}`);
+    const ratios = Object.values(encodings).map((e) => fmt(estimate / e.encode(text).length, 2));
+    figure(`token estimate vs real tokenizers, ${name}`, `${fmt(estimate, 0)} vs ${real.join(', ')}`);
+    figure(`  ratio estimate / real (o200k, cl100k)`, ratios.join(', '));
+  }
 }
