@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SimulatedClock } from '../src/clock.js';
 import type { Runtime } from '../src/compose.js';
 import { LOCK_FILE, runDaemon, type RunningDaemon } from '../src/daemon/daemon.js';
+import type { JobContribution } from '../src/daemon/jobs.js';
 import { JobStore } from '../src/daemon/job-store.js';
 import { BIN } from './helpers/cli.js';
 import { requireRedis, skipWithoutRedis, startRedis } from './helpers/redis.js';
@@ -27,6 +28,12 @@ async function settle(clock: SimulatedClock, d: RunningDaemon): Promise<void> {
     await new Promise((r) => setTimeout(r, 5));
   }
   throw new Error(`jobs still running: ${d.scheduler.runningJobs().join(', ')}`);
+}
+
+/** Poll (real time) until `ok`; fails after 10 s. */
+async function realTimeUntil(what: string, ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 2000 && !ok(); i++) await new Promise((r) => setTimeout(r, 5));
+  if (!ok()) throw new Error(`timed out waiting for ${what}`);
 }
 
 /** Move the clock `ms` forward in `step`s, letting every job that comes due run to its end. */
@@ -134,6 +141,62 @@ describe('kaizen run: the embedded scheduler', () => {
     expect(jobs.get('distill')).toMatchObject({ lastStatus: 'ok', runningSince: null });
     const done = await second.stop();
     expect(done.interrupted).toEqual(['distill']);
+  });
+
+  it('beats the heartbeat on time while slow jobs hold every slot and others wait for one', async () => {
+    const { clock, rt } = await scene();
+    let beats = 0;
+    let running = 0;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const slow: JobContribution = () =>
+      [1, 2].map((n) => ({
+        key: `slow:${n}`,
+        kind: 'review' as const,
+        schedule: { everyMs: HOUR },
+        mutates: false,
+        run: async () => {
+          running++;
+          await held;
+          return 'done';
+        },
+      }));
+    const stop = new AbortController();
+    let ready!: (d: RunningDaemon) => void;
+    const up = new Promise<RunningDaemon>((r) => (ready = r));
+    const exited = runDaemon(rt, {
+      env: {},
+      signal: stop.signal,
+      shutdownGraceMs: 0,
+      maxConcurrent: 2,
+      heartbeatMs: 20_000,
+      onHeartbeat: () => void beats++,
+      contributions: [slow],
+      onReady: (d) => ready(d),
+    });
+    stops.push(async () => {
+      release();
+      stop.abort();
+      await exited.catch(() => undefined);
+    });
+    const daemon = await up;
+    await realTimeUntil('both slow jobs hold a slot', () => running === 2);
+    const jobs = new JobStore(rt.store.db);
+    const waiting = jobs.get('validate')!;
+    expect(waiting.nextRunAt).toBeLessThanOrEqual(clock.now()); // due, and held back by the limit
+
+    const before = beats;
+    for (let n = 1; n <= 6; n++) {
+      await clock.advance(20_000);
+      await realTimeUntil(`heartbeat ${n}`, () => beats >= before + n);
+    }
+    expect(beats - before).toBe(6);
+    expect(daemon.scheduler.runningJobs().sort()).toEqual(['slow:1', 'slow:2']);
+    expect(jobs.get('validate')!.lastRunAt).toBe(waiting.lastRunAt); // still waiting
+
+    release();
+    await settle(clock, daemon);
+    expect(jobs.get('validate')!.lastRunAt).toBeGreaterThan(waiting.nextRunAt - 1);
   });
 
   it('refuses a second daemon on the same data folder, naming the pid and the lock', async () => {

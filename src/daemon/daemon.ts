@@ -82,6 +82,8 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<Da
       kind: 'heartbeat',
       schedule: { everyMs: options.heartbeatMs ?? 30_000 },
       mutates: false,
+      // A busy daemon is not a hung one: the watchdog ping never waits for a free slot.
+      outsideLimit: true,
       run: async () => {
         await options.onHeartbeat?.();
         return 'alive';

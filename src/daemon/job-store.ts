@@ -101,12 +101,12 @@ export class JobStore {
     ).map(toRow);
   }
 
-  /** The earliest next run of a job not running, if any. */
-  nextDue(): number | undefined {
+  /** The earliest next run after `now` of a job not running, if any. */
+  nextDueAfter(now: number): number | undefined {
     const t = this.db
-      .prepare('SELECT MIN(next_run_at) FROM scheduled_jobs WHERE running_since IS NULL')
+      .prepare('SELECT MIN(next_run_at) FROM scheduled_jobs WHERE running_since IS NULL AND next_run_at > ?')
       .pluck()
-      .get() as number | null;
+      .get(now) as number | null;
     return t ?? undefined;
   }
 

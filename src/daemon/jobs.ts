@@ -35,6 +35,12 @@ export interface JobSpec {
   schedule: JobSchedule;
   /** Jobs that may commit to a target repo run one at a time (they share the git work tree). */
   mutates: boolean;
+  /**
+   * Runs even when the concurrency limit is reached: the heartbeat, whose missing pings make
+   * systemd's watchdog kill the daemon, must not wait behind a slow propose or deploy. (Under
+   * BullMQ every kind has its own queue, so this only matters to the embedded scheduler.)
+   */
+  outsideLimit?: boolean;
   /** What it did, in one line for the log and /health. */
   run(ctx: JobContext): Promise<string>;
 }

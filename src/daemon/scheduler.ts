@@ -128,24 +128,26 @@ export class EmbeddedScheduler {
   private async run(): Promise<void> {
     const { clock } = this.ctx;
     while (!this.stopping) {
-      this.launchDue();
-      const next = this.store.nextDue();
-      const untilNext = next === undefined ? IDLE_MAX_MS : next - clock.now();
-      // Whatever is due now and still waits is held by a running job (one mutating job at a time,
-      // or the concurrency limit): a finishing job wakes the loop. Never spin on it.
-      const waitMs = untilNext <= 0 ? IDLE_MAX_MS : Math.min(IDLE_MAX_MS, untilNext);
+      const now = clock.now();
+      this.launchDue(now);
+      // Whatever was due by `now` and still waits is held by a running job (one mutating job at a
+      // time, or the concurrency limit): a finishing job wakes the loop, so never spin on it. Sleep
+      // until the next job falls due, which may be the heartbeat while the others wait.
+      const next = this.store.nextDueAfter(now);
+      const waitMs =
+        next === undefined ? IDLE_MAX_MS : Math.min(IDLE_MAX_MS, Math.max(0, next - clock.now()));
       await clock.sleep(waitMs, this.wake.signal).catch(() => undefined);
       if (this.wake.signal.aborted) this.wake = new AbortController();
     }
   }
 
-  private launchDue(): void {
+  private launchDue(now: number): void {
     const max = this.options.maxConcurrent ?? 4;
-    const now = this.ctx.clock.now();
+    let limited = [...this.running.keys()].filter((k) => !this.jobs.get(k)?.outsideLimit).length;
     for (const row of this.store.due(now)) {
-      if (this.running.size >= max) return;
       const spec = this.jobs.get(row.key);
       if (!spec) continue;
+      if (!spec.outsideLimit && limited >= max) continue;
       if (spec.mutates && (this.exclusiveHolds > 0 || this.mutatingRunning().length > 0)) continue;
       if (!this.store.claim(spec.key, now)) continue;
       const p = this.execute(spec, row.nextRunAt).finally(() => {
@@ -153,6 +155,7 @@ export class EmbeddedScheduler {
         this.wake.abort();
       });
       this.running.set(spec.key, p);
+      if (!spec.outsideLimit) limited++;
     }
   }
 
