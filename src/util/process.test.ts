@@ -21,7 +21,7 @@ function alive(pid: number): boolean {
   }
 }
 
-async function eventually(check: () => boolean, ms = 3000): Promise<boolean> {
+async function eventually(check: () => boolean, ms = 10_000): Promise<boolean> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
     if (check()) return true;
@@ -31,7 +31,7 @@ async function eventually(check: () => boolean, ms = 3000): Promise<boolean> {
 }
 
 async function until(check: () => boolean): Promise<void> {
-  if (!(await eventually(check, 5000))) throw new Error('condition not reached');
+  if (!(await eventually(check))) throw new Error('condition not reached');
 }
 
 /** The pid a test's shell wrote, once the file holds a whole one: the file exists before `echo` fills it. */

@@ -53,7 +53,7 @@ function groupMembers(pgid: number): number[] {
     });
 }
 
-async function eventually(check: () => boolean, ms = 3000): Promise<boolean> {
+async function eventually(check: () => boolean, ms = 10_000): Promise<boolean> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
     if (check()) return true;
