@@ -30,6 +30,17 @@ async function settle(clock: SimulatedClock, d: RunningDaemon): Promise<void> {
   throw new Error(`jobs still running: ${d.scheduler.runningJobs().join(', ')}`);
 }
 
+/** `kaizen run` as a real process without provider keys, killed after the test if it still runs. */
+function kaizenRun(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, [BIN, 'run', ...args], {
+    env: { ...process.env, ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '', ...env },
+  });
+  stops.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return child;
+}
+
 /** Poll (real time) until `ok`; fails after 10 s. */
 async function realTimeUntil(what: string, ok: () => boolean): Promise<void> {
   for (let i = 0; i < 2000 && !ok(); i++) await new Promise((r) => setTimeout(r, 5));
@@ -225,9 +236,7 @@ describe('kaizen run: the embedded scheduler', () => {
 describe('kaizen run as a process', () => {
   it('starts, works on a compressed clock, and stops cleanly on SIGTERM', async () => {
     const { fx, rt: watch } = await scene();
-    const child = spawn(process.execPath, [BIN, 'run', '-c', fx.configPath, '--time-scale', '600'], {
-      env: { ...process.env, KAIZEN_LOG_LEVEL: 'warn', ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '' },
-    });
+    const child = kaizenRun(['-c', fx.configPath, '--time-scale', '600'], { KAIZEN_LOG_LEVEL: 'warn' });
     let err = '';
     child.stderr.on('data', (b: Buffer) => (err += b.toString()));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
@@ -262,9 +271,7 @@ describe('kaizen run as a process', () => {
         },
       ],
     });
-    const child = spawn(process.execPath, [BIN, 'run', '-c', fx.configPath, '--time-scale', '600'], {
-      env: { ...process.env, KAIZEN_LOG_LEVEL: 'warn', ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '' },
-    });
+    const child = kaizenRun(['-c', fx.configPath, '--time-scale', '600'], { KAIZEN_LOG_LEVEL: 'warn' });
     let err = '';
     child.stderr.on('data', (b: Buffer) => (err += b.toString()));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
@@ -289,14 +296,9 @@ describe('kaizen run as a process', () => {
       const redis = await startRedis();
       stops.push(() => redis.dispose());
       const { fx, rt: watch } = await scene();
-      const child = spawn(process.execPath, [BIN, 'run', '-c', fx.configPath, '--time-scale', '600'], {
-        env: {
-          ...process.env,
-          KAIZEN_REDIS_URL: redis.url,
-          KAIZEN_LOG_LEVEL: 'info',
-          ANTHROPIC_API_KEY: '',
-          OPENAI_API_KEY: '',
-        },
+      const child = kaizenRun(['-c', fx.configPath, '--time-scale', '600'], {
+        KAIZEN_REDIS_URL: redis.url,
+        KAIZEN_LOG_LEVEL: 'info',
       });
       let err = '';
       child.stderr.on('data', (b: Buffer) => (err += b.toString()));
@@ -316,7 +318,7 @@ describe('kaizen run as a process', () => {
 
   it('refuses a bad --time-scale', async () => {
     const { fx } = await scene();
-    const child = spawn(process.execPath, [BIN, 'run', '-c', fx.configPath, '--time-scale', 'fast']);
+    const child = kaizenRun(['-c', fx.configPath, '--time-scale', 'fast']);
     let err = '';
     child.stderr.on('data', (b: Buffer) => (err += b.toString()));
     const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -16,7 +16,9 @@ const dgram = createRequire(import.meta.url)('unix-dgram') as {
 };
 
 const sockets: Sock[] = [];
+const children: ChildProcess[] = [];
 afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   for (const s of sockets.splice(0)) s.close();
 });
 
@@ -62,6 +64,7 @@ describe('sd_notify', () => {
         OPENAI_API_KEY: '',
       },
     });
+    children.push(child);
     const exited = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
     await until(() => r.messages.some((m) => m.startsWith('READY=1')), 'READY=1');
     expect(r.messages[0]).toMatch(new RegExp(`^READY=1\\nMAINPID=${child.pid}\\nSTATUS=\\d+ jobs$`));
