@@ -260,6 +260,9 @@ describe('GET /metrics', () => {
     expect(doc.problems).toEqual([]);
     expect(res.text).toContain('# TYPE kaizen_samples_total counter');
     expect(res.text).toContain('# TYPE kaizen_llm_latency_seconds histogram');
+    // Node's process metrics too, the event-loop delay among them (sampled once a second).
+    expect(res.text).toContain('# TYPE process_cpu_seconds_total counter');
+    expect(res.text).toContain('# TYPE nodejs_eventloop_lag_p99_seconds gauge');
     const m = (name: string, labels: Record<string, string> = {}) => metric(doc.samples, name, labels);
     const app = { target: 'app' };
     expect(m('kaizen_samples_total', { ...app, signal: 'latency_ms', result: 'value' })).toBe(2);
