@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimulatedClock } from '../src/clock.js';
 import type { Runtime } from '../src/compose.js';
-import { LOCK_FILE, runDaemon, type RunningDaemon } from '../src/daemon/daemon.js';
+import { LOCK_FILE, runDaemon, type DaemonOptions, type RunningDaemon } from '../src/daemon/daemon.js';
 import type { JobContribution } from '../src/daemon/jobs.js';
 import { JobStore } from '../src/daemon/job-store.js';
 import { BIN } from './helpers/cli.js';
@@ -55,7 +55,13 @@ async function pass(clock: SimulatedClock, d: RunningDaemon, ms: number, step = 
   }
 }
 
-async function start(rt: Runtime, clock: SimulatedClock) {
+/** The daemon in this process; `settled`: wait until the jobs due at start have run. */
+async function start(
+  rt: Runtime,
+  clock: SimulatedClock,
+  options: Partial<DaemonOptions> = {},
+  settled = true,
+) {
   const stop = new AbortController();
   let ready!: (d: RunningDaemon) => void;
   const up = new Promise<RunningDaemon>((r) => (ready = r));
@@ -64,13 +70,14 @@ async function start(rt: Runtime, clock: SimulatedClock) {
     signal: stop.signal,
     shutdownGraceMs: 0,
     onReady: (d) => ready(d),
+    ...options,
   });
   stops.push(async () => {
     stop.abort();
     await exited.catch(() => undefined);
   });
   const daemon = await Promise.race([up, exited.then(() => Promise.reject(new Error('the daemon exited')))]);
-  await settle(clock, daemon);
+  if (settled) await settle(clock, daemon);
   return {
     daemon,
     stop: async () => {
@@ -172,25 +179,13 @@ describe('kaizen run: the embedded scheduler', () => {
           return 'done';
         },
       }));
-    const stop = new AbortController();
-    let ready!: (d: RunningDaemon) => void;
-    const up = new Promise<RunningDaemon>((r) => (ready = r));
-    const exited = runDaemon(rt, {
-      env: {},
-      signal: stop.signal,
-      shutdownGraceMs: 0,
-      maxConcurrent: 2,
-      heartbeatMs: 20_000,
-      onHeartbeat: () => void beats++,
-      contributions: [slow],
-      onReady: (d) => ready(d),
-    });
-    stops.push(async () => {
-      release();
-      stop.abort();
-      await exited.catch(() => undefined);
-    });
-    const daemon = await up;
+    stops.push(async () => release()); // before the daemon's own stop, which waits for them
+    const { daemon } = await start(
+      rt,
+      clock,
+      { maxConcurrent: 2, heartbeatMs: 20_000, onHeartbeat: () => void beats++, contributions: [slow] },
+      false,
+    );
     await realTimeUntil('both slow jobs hold a slot', () => running === 2);
     const jobs = new JobStore(rt.store.db);
     const waiting = jobs.get('validate')!;
