@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { submitProposal } from '../src/loop/submit.js';
 import { startServer } from '../src/server/index.js';
 import { proposal } from './helpers/target.js';
+import { tempDir } from './helpers/temp.js';
 import { TOKEN, runtimeScene, scene, type Scene } from './server-scene.js';
 
 /** A medium-risk change that waits for a person: with approvalFrom: medium and a canary, approving applies it. */
@@ -618,7 +618,7 @@ describe('starting the server', () => {
 
   it('close() lets a request in flight finish and then stops listening', async () => {
     // The deploy waits for a gate file, so the approval is surely in flight when close() is called.
-    const gate = path.join(mkdtempSync(path.join(tmpdir(), 'kaizen-gate-')), 'open');
+    const gate = path.join(tempDir('kaizen-gate-'), 'open');
     const s = await scene({
       policy: APPROVABLE,
       fixture: {
