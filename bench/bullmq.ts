@@ -10,7 +10,7 @@ import { compose } from '../src/compose.js';
 import { loadConfig } from '../src/config/load.js';
 import { BullmqBackend } from '../src/daemon/bullmq/backend.js';
 import { MUTATE_QUEUE } from '../src/daemon/bullmq/queues.js';
-import { resolveRedis } from '../src/daemon/bullmq/redis.js';
+import { resolveRedis } from '../src/daemon/bullmq/redis-target.js';
 import { JobStore } from '../src/daemon/job-store.js';
 import type { JobSpec } from '../src/daemon/jobs.js';
 import { silentLogger } from '../src/logger.js';

@@ -1,7 +1,8 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ScaledClock, SystemClock } from '../src/clock.js';
-import { describeRedis, probeRedis, resolveRedis } from '../src/daemon/bullmq/redis.js';
+import { probeRedis } from '../src/daemon/bullmq/redis.js';
+import { describeRedis, resolveRedis } from '../src/daemon/bullmq/redis-target.js';
 import { concurrencyOf, jobOptions, MUTATE_QUEUE, queueOf } from '../src/daemon/bullmq/queues.js';
 import { repeatOf } from '../src/daemon/bullmq/schedules.js';
 import { coreJobs } from '../src/daemon/jobs.js';

@@ -76,7 +76,7 @@ export async function run(opts: DemoOptions, io: Io): Promise<void> {
   const realDenseMs = cadence.denseMs / scale;
   if (realDenseMs < MIN_REAL_DENSE_MS) {
     throw new UsageError(
-      `--time-scale ${opts.timeScale} with --window ${opts.window}: the window would last ${formatDuration(windowMs / scale)} of real time and need a sample every ${Math.round(realDenseMs)} ms, faster than a real target answers reliably; lower --time-scale or lengthen --window (the window needs at least ${formatDuration(MIN_REAL_DENSE_MS * 120)} of real time)`,
+      `--time-scale ${opts.timeScale} with --window ${opts.window}: the window would last ${formatDuration(windowMs / scale)} of real time and need a sample every ${Math.round(realDenseMs)} ms, faster than a real target answers reliably; lower --time-scale or lengthen --window (the window needs at least ${formatDuration(MIN_REAL_DENSE_MS * (windowMs / cadence.denseMs))} of real time)`,
     );
   }
   const port = opts.port === undefined ? 0 : Number(opts.port);
@@ -137,6 +137,7 @@ export async function run(opts: DemoOptions, io: Io): Promise<void> {
         jobs,
         scale,
         windowMs,
+        cadence,
         token,
         exit: opts.exit === true,
         interrupt: interrupt.signal,
@@ -231,6 +232,7 @@ interface StoryContext {
   jobs: JobLog;
   scale: number;
   windowMs: number;
+  cadence: ReturnType<typeof demoSchedule>;
   token: string;
   exit: boolean;
   interrupt: AbortSignal;
@@ -245,7 +247,7 @@ async function story(rt: Runtime, io: Io, c: StoryContext): Promise<string[]> {
   const target = rt.config.targets[0]!;
   const started = daemon.startedAt;
   const narrator = new Narrator(rt, io.out, started);
-  const cadence = demoSchedule(c.windowMs);
+  const { cadence } = c;
   const dashboard = `${daemon.server!.url}/`;
   const realSeconds = (simMs: number) => `${(simMs / c.scale / 1000).toFixed(1)} s here`;
 

@@ -42,8 +42,6 @@ export interface WrittenReport {
   nextMoves: { mode: Narrative['mode']; note: string };
 }
 
-export { reportsDir } from './paths.js';
-
 /** The chart file of a week's Markdown report, relative to it. */
 export const chartFileName = (week: string, chartId: string): string => `weekly-${week}-${chartId}.svg`;
 

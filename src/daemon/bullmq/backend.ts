@@ -7,7 +7,8 @@ import { firstRun, jobsAbortController, type JobContext, type JobSpec } from '..
 import type { JobDone } from '../scheduler.js';
 import { publishClock } from './clock-origin.js';
 import { kaizenProcessor, type Runnable } from './processor.js';
-import { connectRedis, OutageLog, type RedisTarget } from './redis.js';
+import { connectRedis, OutageLog } from './redis.js';
+import type { RedisTarget } from './redis-target.js';
 import { syncSchedulers } from './schedules.js';
 import {
   concurrencyOf,

@@ -1,8 +1,6 @@
 import { Redis } from 'ioredis';
 import { RedisUnavailableError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-
-export { describeRedis, resolveRedis, type RedisTarget } from './redis-target.js';
 import type { RedisTarget } from './redis-target.js';
 
 /** Remove the URL's password from text that came back from the driver, in case it echoes it. */
