@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { PNG } from 'pngjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { submitProposal } from '../src/loop/submit.js';
 import { writeWeeklyReport } from '../src/report/weekly.js';
 import { CHROMIUM, HAVE_CHROMIUM, IN_CI, countNear, inkOf, missingChromium } from './helpers/browser.js';
@@ -33,6 +33,12 @@ const HOSTILE_TITLE = 'Bigger cache <img src=x onerror="window.__pwned=1">';
 const HOSTILE_HYPOTHESIS = 'Hot keys are evicted. <script>window.__pwned=2</script>';
 
 let browser: Browser;
+const pages: Page[] = [];
+// Before the scene's server closes (after-hooks run last-registered first): a page still loading
+// would otherwise hold a connection, and the server's close, open.
+afterEach(async () => {
+  for (const p of pages.splice(0)) await p.close();
+});
 
 it.runIf(IN_CI && !HAVE_CHROMIUM)('has Chromium (CI must run the browser test)', () => {
   expect.fail(missingChromium(WHAT));
@@ -236,6 +242,7 @@ async function open(
   base = s.server.url,
 ): Promise<{ page: Page; problems: () => string[] }> {
   const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  pages.push(page);
   const problems: string[] = [];
   page.on('pageerror', (err) => void problems.push(`page error: ${err.message}`));
   page.on('console', (m) => {
