@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { SimulatedClock, SystemClock } from './clock.js';
+import {
+  clockFromEnv,
+  CLOCK_START_ENV,
+  clockStartValue,
+  ScaledClock,
+  SimulatedClock,
+  SystemClock,
+} from './clock.js';
+import { UsageError } from './errors.js';
 
 describe('SimulatedClock', () => {
   it('starts where told and moves only on advance', async () => {
@@ -86,5 +94,48 @@ describe('SystemClock', () => {
 
     expect(Math.abs(t - Date.now())).toBeLessThan(1000);
     await expect(slept).rejects.toThrow('stop');
+  });
+});
+
+describe('clockFromEnv (KAIZEN_CLOCK_START)', () => {
+  it('is the system clock when unset or empty', () => {
+    expect(clockFromEnv({})).toBeInstanceOf(SystemClock);
+    expect(clockFromEnv({ [CLOCK_START_ENV]: '  ' })).toBeInstanceOf(SystemClock);
+    expect(clockFromEnv({}, 60)).toBeInstanceOf(ScaledClock);
+  });
+
+  it('starts at the time it names, ISO or epoch milliseconds, and runs on from there', async () => {
+    const iso = clockFromEnv({ [CLOCK_START_ENV]: '2031-03-05T23:59:59.500+02:00' });
+    const ms = clockFromEnv({ [CLOCK_START_ENV]: String(Date.UTC(2019, 0, 1)) });
+
+    const first = iso.now();
+    await iso.sleep(5);
+
+    expect(first - Date.UTC(2031, 2, 5, 21, 59, 59, 500)).toBeGreaterThanOrEqual(0);
+    expect(first - Date.UTC(2031, 2, 5, 21, 59, 59, 500)).toBeLessThan(60_000);
+    expect(iso.now()).toBeGreaterThan(first);
+    expect(Math.abs(ms.now() - Date.UTC(2019, 0, 1))).toBeLessThan(60_000);
+    expect(clockStartValue(new SimulatedClock('2026-11-02T12:00:00Z'))).toBe('2026-11-02T12:00:00.000Z');
+  });
+
+  it('runs `scale` times faster from its start under --time-scale', () => {
+    const clock = clockFromEnv({ [CLOCK_START_ENV]: '2030-01-01T00:00:00Z' }, 600);
+
+    expect(clock).toBeInstanceOf(ScaledClock);
+    expect((clock as ScaledClock).scale).toBe(600);
+    expect(clock.now()).toBeGreaterThanOrEqual(Date.UTC(2030, 0, 1));
+  });
+
+  it.each([
+    ['yesterday'],
+    ['2026-11-02T12:00:00'], // no zone: local time would be a guess
+    ['2026-13-45T00:00:00Z'],
+    ['1e30'],
+  ])('refuses %j and says what it expects', (value) => {
+    expect(() => clockFromEnv({ [CLOCK_START_ENV]: value })).toThrow(
+      new UsageError(
+        `KAIZEN_CLOCK_START=${JSON.stringify(value)}: expected an ISO-8601 time with a zone, such as 2026-11-02T12:00:00Z, or milliseconds since the epoch; unset it to run on the system clock`,
+      ),
+    );
   });
 });

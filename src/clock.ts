@@ -1,7 +1,10 @@
+import { UsageError } from './errors.js';
+
 /**
  * The one source of time. Nothing else in kaizen reads Date.now() or sets timers for scheduling:
  * the daemon gets a SystemClock (a ScaledClock under --time-scale, as in the demo), tests get a
- * SimulatedClock and move it by hand.
+ * SimulatedClock and move it by hand, and a kaizen process started by a test or a rehearsal gets
+ * its parent's time through KAIZEN_CLOCK_START (see `clockFromEnv`).
  */
 export interface Clock {
   /** Milliseconds since the Unix epoch. */
@@ -147,4 +150,37 @@ export class ScaledClock implements Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return this.real.sleep(ms / this.scale, signal);
   }
+}
+
+/**
+ * The one way a process hands its time to a kaizen process it starts: `KAIZEN_CLOCK_START` holds
+ * an ISO-8601 time (`2026-11-02T12:00:00Z`) or milliseconds since the epoch, and the child's clock
+ * starts there and runs on at real speed (times `--time-scale`). Tests set it to their scene's
+ * simulated time, so a spawned CLI or daemon judges budgets, windows and report weeks on the
+ * scene's calendar and never on today's date; an operator can use it to rehearse a day boundary.
+ */
+export const CLOCK_START_ENV = 'KAIZEN_CLOCK_START';
+
+/** The clock a kaizen process runs on: the system clock, or one started at KAIZEN_CLOCK_START. */
+export function clockFromEnv(env: NodeJS.ProcessEnv, scale = 1): Clock {
+  const raw = env[CLOCK_START_ENV];
+  if (raw === undefined || raw.trim() === '') return scale === 1 ? new SystemClock() : new ScaledClock(scale);
+  return new ScaledClock(scale, parseClockStart(raw));
+}
+
+/** The value of KAIZEN_CLOCK_START that starts a child's clock at `clock`'s present time. */
+export function clockStartValue(clock: Clock): string {
+  return new Date(clock.now()).toISOString();
+}
+
+function parseClockStart(raw: string): number {
+  const text = raw.trim();
+  const t = /^-?\d+$/.test(text) ? Number(text) : Date.parse(text);
+  // ISO dates without a zone would be read in local time: refuse them rather than guess.
+  const zoned = /^-?\d+$/.test(text) || /(Z|[+-]\d\d:?\d\d)$/i.test(text);
+  if (!Number.isFinite(t) || !zoned || Math.abs(t) > 8.64e15)
+    throw new UsageError(
+      `${CLOCK_START_ENV}=${JSON.stringify(raw)}: expected an ISO-8601 time with a zone, such as 2026-11-02T12:00:00Z, or milliseconds since the epoch; unset it to run on the system clock`,
+    );
+  return t;
 }

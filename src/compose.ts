@@ -1,4 +1,4 @@
-import { SystemClock, type Clock } from './clock.js';
+import { clockFromEnv, type Clock } from './clock.js';
 import type { KaizenConfig, TargetConfig } from './config/schema.js';
 import { NotFoundError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
@@ -14,12 +14,13 @@ export interface Runtime {
 }
 
 export interface ComposeOptions {
+  /** Default: the system clock, or the one KAIZEN_CLOCK_START starts (see clockFromEnv). */
   clock?: Clock;
   logger?: Logger;
 }
 
 export function compose(config: KaizenConfig, options: ComposeOptions = {}): Runtime {
-  const clock = options.clock ?? new SystemClock();
+  const clock = options.clock ?? clockFromEnv(process.env);
   const logger = options.logger ?? createLogger('warn');
   const store = openStore(config.dataDir, { now: clock.now() });
   return { config, clock, store, logger, close: () => store.close() };

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -18,14 +18,14 @@ import { JobStore } from '../src/daemon/job-store.js';
 import { coreJobs, type JobSpec } from '../src/daemon/jobs.js';
 import { silentLogger } from '../src/logger.js';
 import { submitProposal } from '../src/loop/submit.js';
-import { BIN } from './helpers/cli.js';
+import { spawnKaizen } from './helpers/cli.js';
 import { skipWithoutRedis, startRedis, type RedisServer } from './helpers/redis.js';
 import { proposal, targetFixture, type TargetFixture } from './helpers/target.js';
 import { tempDir } from './helpers/temp.js';
 
 /*
  * The BullMQ backend against a real redis-server (started by the harness on a free loopback port),
- * real worker processes (`kaizen worker` from the built bin/kaizen.js), a real target repo and
+ * real worker processes (`kaizen worker`, the built binary), a real target repo and
  * real signals. Each test gets its own key prefix, so tests sharing the server cannot see each other.
  */
 
@@ -112,12 +112,13 @@ interface Child {
 
 /** `kaizen worker` as a real child process; resolves once it says it is working. */
 async function worker(fx: TargetFixture, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Child> {
-  const inherited = { ...process.env };
-  delete inherited.KAIZEN_FAULT;
-  const child = spawn(process.execPath, [BIN, 'worker', '-c', fx.configPath, ...args], {
-    env: { ...inherited, KAIZEN_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+  // A worker takes its clock from the daemon through Redis, whatever KAIZEN_CLOCK_START says.
+  const child = spawnKaizen(['worker', '-c', fx.configPath, ...args], {
+    clock: 'system',
+    env: { KAIZEN_LOG_LEVEL: 'warn', ...env },
   });
+  child.stdin.end();
+  child.stdout.resume();
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));

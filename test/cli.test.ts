@@ -206,8 +206,8 @@ describe('the built binary', () => {
     const dir = tempDir();
     writeFileSync(path.join(dir, 'kaizen.yaml'), 'target: { name: shop }\n');
 
-    const help = spawnCli(['--help']);
-    const bad = spawnCli(['config', 'check'], { cwd: dir });
+    const help = spawnCli(['--help'], { clock: 'system' });
+    const bad = spawnCli(['config', 'check'], { clock: 'system', cwd: dir });
 
     expect(help.code).toBe(0);
     expect(help.out).toContain('Usage: kaizen');

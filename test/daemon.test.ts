@@ -7,7 +7,7 @@ import type { Runtime } from '../src/compose.js';
 import { LOCK_FILE, runDaemon, type DaemonOptions, type RunningDaemon } from '../src/daemon/daemon.js';
 import type { JobContribution } from '../src/daemon/jobs.js';
 import { JobStore } from '../src/daemon/job-store.js';
-import { BIN } from './helpers/cli.js';
+import { spawnKaizen } from './helpers/cli.js';
 import { requireRedis, skipWithoutRedis, startRedis } from './helpers/redis.js';
 import { targetFixture } from './helpers/target.js';
 
@@ -32,8 +32,9 @@ async function settle(clock: SimulatedClock, d: RunningDaemon): Promise<void> {
 
 /** `kaizen run` as a real process without provider keys, killed after the test if it still runs. */
 function kaizenRun(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, [BIN, 'run', ...args], {
-    env: { ...process.env, ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '', ...env },
+  const child = spawnKaizen(['run', ...args], {
+    clock: 'system',
+    env: { ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '', ...env },
   });
   stops.push(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

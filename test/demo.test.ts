@@ -1,9 +1,9 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BIN, spawnCli } from './helpers/cli.js';
+import { spawnCli, spawnKaizen } from './helpers/cli.js';
 import { git } from './helpers/git.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -22,8 +22,10 @@ afterEach(() => {
 });
 
 function startDemo(args: string[]): Demo {
-  const child = spawn(process.execPath, [BIN, 'demo', ...args], {
-    env: { ...process.env, KAIZEN_TOKEN: '', KAIZEN_REDIS_URL: '' },
+  // The demo makes its own world from now on: it runs on the system clock.
+  const child = spawnKaizen(['demo', ...args], {
+    clock: 'system',
+    env: { KAIZEN_TOKEN: '', KAIZEN_REDIS_URL: '' },
   });
   children.push(child);
   let out = '';
@@ -163,10 +165,10 @@ describe('kaizen demo', () => {
   it('refuses bad options before starting anything', () => {
     const dir = path.join(tempDir(), 'demo');
 
-    const scale = spawnCli(['demo', '--dir', dir, '--time-scale', 'fast']);
-    const window = spawnCli(['demo', '--dir', dir, '--window', '1m']);
-    const tooFast = spawnCli(['demo', '--dir', dir, '--time-scale', '5000']);
-    const port = spawnCli(['demo', '--dir', dir, '--port', '70000']);
+    const scale = spawnCli(['demo', '--dir', dir, '--time-scale', 'fast'], { clock: 'system' });
+    const window = spawnCli(['demo', '--dir', dir, '--window', '1m'], { clock: 'system' });
+    const tooFast = spawnCli(['demo', '--dir', dir, '--time-scale', '5000'], { clock: 'system' });
+    const port = spawnCli(['demo', '--dir', dir, '--port', '70000'], { clock: 'system' });
 
     expect(scale.code).toBe(64);
     expect(scale.err).toBe('kaizen: --time-scale "fast": expected a number from 1 to 100000\n');

@@ -9,7 +9,7 @@ import { loadLessons } from '../src/learn/lesson-files.js';
 import type { State } from '../src/loop/states.js';
 import { proposeCycle } from '../src/propose/cycle.js';
 import { fingerprint, Proposal } from '../src/propose/proposal.js';
-import { runCli, spawnCli } from './helpers/cli.js';
+import { runCliAt, spawnCli } from './helpers/cli.js';
 import { reply, startFakeLlm, type FakeLlm } from './helpers/fake-llm.js';
 import { proposal, targetFixture } from './helpers/target.js';
 
@@ -220,7 +220,7 @@ describe('the distiller without a model', () => {
   it('kaizen distill prints what it learnt', async () => {
     const s = await scene();
     const k1 = await s.finish('validated');
-    const r = await runCli('distill', '-c', s.rt.config.configPath);
+    const r = await runCliAt(s.clock, 'distill', '-c', s.rt.config.configPath);
     expect(r.err).toBe('');
     expect(r.out).toMatch(
       new RegExp(
@@ -228,7 +228,7 @@ describe('the distiller without a model', () => {
       ),
     );
     expect(r.out).not.toContain(k1); // ids of lessons, not of interventions
-    const second = await runCli('distill', '-c', s.rt.config.configPath);
+    const second = await runCliAt(s.clock, 'distill', '-c', s.rt.config.configPath);
     expect(second.out).toMatch(
       /^distill run 2: 0 intervention\(s\) finished since .* reviewed \(rules\)\n {2}nothing new to learn\n$/,
     );
@@ -245,11 +245,11 @@ describe('the distiller without a model', () => {
     for (let i = 0; i < 3; i++) await s.finish('no_effect', { ...workers, title: `Restart ${i}` });
     const c = ['distill', '-c', s.rt.config.configPath];
 
-    const killed = spawnCli(c, { env: { KAIZEN_FAULT: 'distill-after-write' } });
+    const killed = spawnCli(c, { clock: s.clock, env: { KAIZEN_FAULT: 'distill-after-write' } });
     expect(killed.code).toBe(-1); // SIGKILL after the first lesson file
     expect(lessonFiles(s.rt)).toHaveLength(1);
 
-    const resumed = spawnCli(c);
+    const resumed = spawnCli(c, { clock: s.clock });
     expect(resumed.err).toBe('');
     expect(resumed.out).toMatch(/^distill run 1 \(resumed after an interrupted run\): 4 intervention\(s\)/);
     expect(lessonFiles(s.rt)).toHaveLength(2);
@@ -258,7 +258,7 @@ describe('the distiller without a model', () => {
     const evidence = loadLessons(s.rt.config).lessons.flatMap((l) => l.evidence);
     expect(new Set(evidence).size).toBe(evidence.length);
 
-    const after = spawnCli(c);
+    const after = spawnCli(c, { clock: s.clock });
     expect(after.out).toMatch(/^distill run 2: 0 intervention/);
     expect(lessonFiles(s.rt)).toHaveLength(2);
   });

@@ -4,7 +4,7 @@ import { SimulatedClock } from '../src/clock.js';
 import type { Runtime } from '../src/compose.js';
 import { runDoctor, type DoctorProblem } from '../src/loop/doctor.js';
 import { reject, submitProposal } from '../src/loop/submit.js';
-import { runCli } from './helpers/cli.js';
+import { runCliAt } from './helpers/cli.js';
 import { proposal, targetFixture, type TargetFixture } from './helpers/target.js';
 
 /*
@@ -272,13 +272,13 @@ describe('kaizen doctor', () => {
 
   it('exits 70 and lists every problem when the record is damaged', async () => {
     const w = await realisticHistory();
-    const clean = await runCli('doctor', '--config', w.fx.configPath);
+    const clean = await runCliAt(w.rt.clock, 'doctor', '--config', w.fx.configPath);
     for (const damage of DAMAGE.filter((d) => d.what !== 'a commit SHA that is not in the repo'))
       damage.apply(w);
     w.sql('UPDATE interventions SET commit_sha = ? WHERE id = ?', BOGUS_SHA, 'K0003');
 
-    const damaged = await runCli('doctor', '--config', w.fx.configPath);
-    const json = await runCli('doctor', '--json', '--config', w.fx.configPath);
+    const damaged = await runCliAt(w.rt.clock, 'doctor', '--config', w.fx.configPath);
+    const json = await runCliAt(w.rt.clock, 'doctor', '--json', '--config', w.fx.configPath);
 
     expect(clean).toEqual({ code: 0, out: 'doctor: all invariants hold over 6 intervention(s)\n', err: '' });
     const expected = [

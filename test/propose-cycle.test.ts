@@ -3,7 +3,7 @@ import { SimulatedClock } from '../src/clock.js';
 import type { Runtime } from '../src/compose.js';
 import { proposeCycle } from '../src/propose/cycle.js';
 import { startFakeLlm, reply, type FakeLlm } from './helpers/fake-llm.js';
-import { runCli } from './helpers/cli.js';
+import { runCliAt } from './helpers/cli.js';
 import { proposal, targetFixture } from './helpers/target.js';
 
 const MIN = 60_000;
@@ -151,7 +151,7 @@ describe('kaizen propose --dry-run', () => {
     llms.push(llm);
     const s = await scene({ proposer: { provider: 'anthropic', baseUrl: llm.url } });
 
-    const r = await runCli('propose', '--dry-run', '--config', s.fx.configPath);
+    const r = await runCliAt(s.clock, 'propose', '--dry-run', '--config', s.fx.configPath);
 
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/SECTION\s+TOKENS\s+ITEMS\s+LEFT OUT/);

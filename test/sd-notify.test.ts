@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sdNotifier } from '../src/daemon/sd-notify.js';
-import { BIN } from './helpers/cli.js';
+import { spawnKaizen } from './helpers/cli.js';
 import { targetFixture } from './helpers/target.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -54,9 +54,9 @@ describe('sd_notify', () => {
     const fx = await targetFixture({
       config: { proposer: { provider: 'rules' }, server: { enabled: false } },
     });
-    const child = spawn(process.execPath, [BIN, 'run', '-c', fx.configPath], {
+    const child = spawnKaizen(['run', '-c', fx.configPath], {
+      clock: 'system',
       env: {
-        ...process.env,
         NOTIFY_SOCKET: r.path,
         WATCHDOG_USEC: '400000', // a ping every 200 ms
         KAIZEN_LOG_LEVEL: 'error',

@@ -1,3 +1,5 @@
+import { utimesSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ScaledClock } from '../src/clock.js';
 import type { Runtime } from '../src/compose.js';
@@ -36,7 +38,10 @@ describe('a compressed clock against a real target', () => {
         },
       ],
     });
-    fx.write('config.json', fx.read('config.json')); // touched now
+    // Touched now, by this process's clock: under faketime (.ci/run) the kernel would stamp the
+    // machine's real time, which is not the time the rest of this world runs on.
+    const now = new Date();
+    utimesSync(path.join(fx.repo, 'config.json'), now, now);
     const clock = new ScaledClock(10_000);
     const rt = fx.runtime(clock);
     runtimes.push(rt);
@@ -60,7 +65,11 @@ describe('a compressed clock against a real target', () => {
         // compressed deploy timeout (30 s → 3 ms) or probe interval (150 ms → 0.015 ms) would
         // fail this healthy change.
         deploy: {
-          command: ['sh', '-c', `sleep 0.3 && rm -f deployed.json && (sleep 0.3; ${node} deploy.js) >/dev/null 2>&1 &`],
+          command: [
+            'sh',
+            '-c',
+            `sleep 0.3 && rm -f deployed.json && (sleep 0.3; ${node} deploy.js) >/dev/null 2>&1 &`,
+          ],
           timeout: '30s',
           stabilisation: '0s',
         },

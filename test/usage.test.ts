@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../src/store/index.js';
 import type { LlmCall } from '../src/store/usage.js';
-import { runCli } from './helpers/cli.js';
+import { SimulatedClock } from '../src/clock.js';
+import { runCli, runCliAt } from './helpers/cli.js';
 import { writeConfig } from './helpers/config.js';
 
 const DAY = 86_400_000;
@@ -38,7 +39,7 @@ describe('model usage', () => {
   it('kaizen usage prints calls, failures and tokens per day, provider and model', async () => {
     const config = writeConfig();
     const store = openStore(config.dataDir);
-    const now = Date.now();
+    const now = T0;
     store.usage.record(call(now - 1000));
     store.usage.record(
       call(now - 500, {
@@ -52,8 +53,9 @@ describe('model usage', () => {
     );
     store.close();
 
-    const table = await runCli('usage', '--config', config.configPath);
-    const json = await runCli('usage', '--config', config.configPath, '--json');
+    const clock = new SimulatedClock(T0);
+    const table = await runCliAt(clock, 'usage', '--config', config.configPath);
+    const json = await runCliAt(clock, 'usage', '--config', config.configPath, '--json');
 
     expect(table.code).toBe(0);
     expect(table.out).toMatch(/anthropic\s+claude-x\s+2\s+1\s+2000\s+400/);

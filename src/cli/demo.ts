@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ScaledClock } from '../clock.js';
+import { clockFromEnv } from '../clock.js';
 import { compose, type Runtime } from '../compose.js';
 import { loadConfig } from '../config/load.js';
 import { runDaemon, type RunningDaemon } from '../daemon/daemon.js';
@@ -100,7 +100,7 @@ export async function run(opts: DemoOptions, io: Io): Promise<void> {
   // errors, so error_rate (alert above 0.05) stays clear and only the changes move the signals.
   const repo = makeScratchTarget(dir, { statsWindowMs: 2000, errorRate: 0 });
   io.out(`kaizen demo: scratch target in ${repo} (a git repo on branch main)`);
-  const clock = new ScaledClock(scale);
+  const clock = clockFromEnv(process.env, scale);
   let rt: Runtime | undefined;
   let written: string[] | undefined;
   try {

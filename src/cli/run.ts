@@ -1,4 +1,4 @@
-import { ScaledClock, SystemClock } from '../clock.js';
+import { clockFromEnv } from '../clock.js';
 import { compose } from '../compose.js';
 import { loadConfig, resolveConfigPath } from '../config/load.js';
 import { runDaemon } from '../daemon/daemon.js';
@@ -18,7 +18,7 @@ export async function run(
       `--time-scale ${JSON.stringify(opts.timeScale)}: expected a number from 1 to 100000`,
     );
   const config = loadConfig(resolveConfigPath(opts.config));
-  const clock = scale === 1 ? new SystemClock() : new ScaledClock(scale);
+  const clock = clockFromEnv(process.env, scale);
   const rt = compose(config, { clock, logger: createLogger('info') });
   const stop = new AbortController();
   let signals = 0;

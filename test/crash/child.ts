@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import { BIN } from '../helpers/cli.js';
+import { spawnKaizen } from '../helpers/cli.js';
 
 export interface ChildResult {
   /** Exit code, or null when a signal ended the process. */
@@ -12,21 +11,20 @@ export interface ChildResult {
 /**
  * Run the built CLI as a real child process WITHOUT blocking this process's event loop, so a
  * server living in the test process (the fixture's health endpoint) can answer the child.
- * KAIZEN_FAULT is never inherited: only `fault` sets it.
+ * KAIZEN_FAULT is never inherited: only `fault` sets it. The crash scenes live in real time (their
+ * target answers on the real clock), so the child runs on the system clock.
  */
 export function runKaizen(
   args: string[],
   options: { fault?: string; cwd?: string; timeoutMs?: number } = {},
 ): Promise<ChildResult> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.KAIZEN_FAULT;
-  if (options.fault !== undefined) env.KAIZEN_FAULT = options.fault;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: options.cwd,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const child = spawnKaizen(args, {
+      clock: 'system',
+      ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+      env: options.fault !== undefined ? { KAIZEN_FAULT: options.fault } : {},
     });
+    child.stdin.end();
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));

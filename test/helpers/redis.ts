@@ -13,9 +13,21 @@ import path from 'node:path';
 
 const BINARY = process.env.KAIZEN_TEST_REDIS_SERVER ?? 'redis-server';
 
+/**
+ * Redis runs on the machine's real time even when the suite runs under faketime (.ci/run does, to
+ * prove no test depends on today's date): redis-server's allocator deadlocks under libfaketime, and
+ * Redis is not the code under test. Durations it keeps (locks, expiries) are relative either way.
+ */
+function realTimeEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env))
+    if (k !== 'LD_PRELOAD' && !k.startsWith('FAKETIME')) env[k] = v;
+  return env;
+}
+
 /** Why Redis tests cannot run here, or undefined when redis-server is installed. */
 export function redisMissing(): string | undefined {
-  const r = spawnSync(BINARY, ['--version'], { encoding: 'utf8' });
+  const r = spawnSync(BINARY, ['--version'], { encoding: 'utf8', env: realTimeEnv(), timeout: 10_000 });
   if (r.status === 0) return undefined;
   return `${BINARY} is not installed (install it: apt-get install redis-server, or brew install redis)`;
 }
@@ -125,7 +137,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
   let child: ChildProcess | undefined;
 
   const start = async () => {
-    const c = spawn(BINARY, args, { stdio: 'ignore' });
+    const c = spawn(BINARY, args, { stdio: 'ignore', env: realTimeEnv() });
     child = c;
     live.add(c);
     c.once('exit', () => live.delete(c));

@@ -8,7 +8,8 @@ import { clockScale } from './queues.js';
  * stamp samples and judge windows at times of its own. The daemon publishes its clock as a pair
  * of readings (its clock time and the wall time, taken together) and its scale; `kaizen worker`
  * builds a ScaledClock that continues from it. A worker started before the daemon, or a daemon
- * restarted with another scale, needs the workers restarted.
+ * restarted with another scale, needs the workers restarted. A daemon whose clock was started
+ * elsewhere in time (KAIZEN_CLOCK_START) is followed the same way at scale 1.
  */
 
 const ClockOrigin = z.strictObject({
@@ -17,6 +18,9 @@ const ClockOrigin = z.strictObject({
   wallNow: z.number(),
 });
 export type ClockOrigin = z.infer<typeof ClockOrigin>;
+
+/** Readings this close together are the system clock, not a shifted one. */
+const SAME_TIME_MS = 1000;
 
 export const clockKey = (prefix: string) => `${prefix}:clock`;
 
@@ -36,7 +40,9 @@ export async function followClock(connection: Redis, prefix: string): Promise<Cl
     value = undefined; // not ours, or torn: the system clock is the safe reading
   }
   const parsed = ClockOrigin.safeParse(value);
-  if (!parsed.success || parsed.data.scale === 1) return new SystemClock();
+  if (!parsed.success) return new SystemClock();
   const { scale, clockNow, wallNow } = parsed.data;
+  // A daemon on the system clock; one started at KAIZEN_CLOCK_START is followed like a scaled one.
+  if (scale === 1 && Math.abs(clockNow - wallNow) < SAME_TIME_MS) return new SystemClock();
   return new ScaledClock(scale, clockNow + (Date.now() - wallNow) * scale);
 }
