@@ -118,11 +118,88 @@ export class RedisUnavailableError extends KaizenError {
   }
 }
 
-/** Exit codes by error class; the CLI entry point is the only place that maps errors to exits. */
-export function exitCodeFor(err: unknown): number {
-  if (err instanceof UsageError) return 64;
-  if (err instanceof ConfigError) return 78;
-  if (err instanceof NotFoundError) return 66;
-  if (err instanceof KaizenError) return err.code === 'INTERRUPTED' ? 130 : 70;
-  return 1;
+/**
+ * kaizen's exit codes, the one table (README "Exit codes" repeats it and a test keeps the two
+ * equal). Outcomes a script must tell apart have codes of their own; 70 is only for kaizen's own
+ * bugs. The rest follow sysexits.h.
+ */
+export const EXIT = {
+  /** Done; for a proposal: applied (or nothing to do). */
+  ok: 0,
+  /** The guard refused the proposal. */
+  rejected: 10,
+  /** The proposal waits in the backlog for a person or a free slot. */
+  deferred: 11,
+  /** The change did not stick: it was rolled back, reverted, or failed to apply. */
+  rolledBack: 12,
+  /** Not allowed in the intervention's present state (approving an applied item; already being applied). */
+  notAllowed: 13,
+  /** `kaizen lessons sync` refused at least one envelope (tampered, replayed, untrusted). */
+  refused: 14,
+  /** `kaizen doctor` found records that break an invariant (each is listed with what to do). */
+  doctorProblems: 15,
+  /** Bad command-line usage or environment. */
+  usage: 64,
+  /** Input data that fails validation: a proposal file, a lesson, a model's answer. */
+  dataInvalid: 65,
+  /** No such intervention, lesson, signal, target or file. */
+  notFound: 66,
+  /** A service kaizen needs did not answer: a model, Redis, a signal source, a git remote. */
+  unavailable: 69,
+  /** A bug in kaizen. */
+  internal: 70,
+  /** The store or a repository could not be read or written (corrupt, full disk, read-only, lost). */
+  ioError: 74,
+  /** Another kaizen process holds the target's lease (it is applying, reverting or recovering); try again. */
+  busy: 75,
+  /** The config file is missing or invalid. */
+  config: 78,
+  /** Interrupted by a signal (Ctrl-C, SIGTERM). */
+  interrupted: 130,
+} as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** Every error code's exit code: adding a code to ErrorCode does not compile until it has one. */
+const EXIT_BY_CODE: Record<ErrorCode, ExitCode> = {
+  CONFIG_NOT_FOUND: EXIT.config,
+  CONFIG_INVALID: EXIT.config,
+  CONFIG_EXISTS: EXIT.config,
+  STORE_TOO_NEW: EXIT.ioError,
+  STORE_MIGRATION_FAILED: EXIT.ioError,
+  SOURCE_FAILED: EXIT.unavailable,
+  SOURCE_TIMEOUT: EXIT.unavailable,
+  USAGE: EXIT.usage,
+  NOT_FOUND: EXIT.notFound,
+  DEMO_FAILED: EXIT.internal,
+  INTERRUPTED: EXIT.interrupted,
+  ILLEGAL_TRANSITION: EXIT.notAllowed,
+  PROPOSAL_INVALID: EXIT.dataInvalid,
+  DRIFT: EXIT.notAllowed,
+  PATH_ESCAPE: EXIT.dataInvalid,
+  CHANGE_NOT_APPLICABLE: EXIT.dataInvalid,
+  GIT_FAILED: EXIT.ioError,
+  PUSH_NOT_VERIFIED: EXIT.unavailable,
+  SPAWN_FAILED: EXIT.unavailable,
+  DOCTOR_FAILED: EXIT.doctorProblems,
+  LLM_OUTPUT_INVALID: EXIT.unavailable,
+  LLM_UNAVAILABLE: EXIT.unavailable,
+  LLM_TIMEOUT: EXIT.unavailable,
+  LLM_REJECTED: EXIT.unavailable,
+  LLM_ABORTED: EXIT.interrupted,
+  BREAKER_OPEN: EXIT.unavailable,
+  LESSON_INVALID: EXIT.dataInvalid,
+  LESSON_EXISTS: EXIT.usage,
+  KEY_EXISTS: EXIT.usage,
+  KEY_MISSING: EXIT.config,
+  SIGNATURE_INVALID: EXIT.dataInvalid,
+  SYNC_FAILED: EXIT.unavailable,
+  DISTILL_FAILED: EXIT.unavailable,
+  REPORT_FAILED: EXIT.ioError,
+  REDIS_UNAVAILABLE: EXIT.unavailable,
+};
+
+/** The exit code for an error; the CLI entry point is the only place that maps errors to exits. */
+export function exitCodeFor(err: unknown): ExitCode {
+  if (err instanceof KaizenError) return EXIT_BY_CODE[err.code];
+  return EXIT.internal;
 }

@@ -110,7 +110,7 @@ describe('kaizen worker: errors a person reads', () => {
 
     const r = await runCli('worker', '-c', config.configPath);
 
-    expect(r.code).toBe(70);
+    expect(r.code).toBe(69);
     expect(r.err).toBe(
       `kaizen: cannot reach Redis at 127.0.0.1:${port} (from redis.url): connect ECONNREFUSED 127.0.0.1:${port}; start redis-server there or fix the URL\n`,
     );

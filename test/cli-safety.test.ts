@@ -103,7 +103,7 @@ describe('kaizen propose --file', () => {
     expect(r2.code).toBe(64);
     expect(r2.err).toMatch(new RegExp(`^kaizen: --file ${notJson}: not valid JSON: .+\\n$`));
     expect(r3).toEqual({
-      code: 64,
+      code: 65,
       out: '',
       err:
         `kaizen: --file ${invalid}: the proposal is invalid: ` +
@@ -113,7 +113,7 @@ describe('kaizen propose --file', () => {
         'unknown field(s) "sneaky"\n',
     });
     expect(r4).toEqual({
-      code: 64,
+      code: 65,
       out: '',
       err: `kaizen: --file ${unknownSignal}: the proposal is invalid: prediction.signal: no signal "cpu_load" in this target (signals: latency_ms, error_rate)\n`,
     });
@@ -138,7 +138,7 @@ describe('kaizen backlog', () => {
     const table = await kaizen(fx, 'backlog');
     const json = await kaizen(fx, 'backlog', '--json');
 
-    expect(proposed.code).toBe(0);
+    expect(proposed.code).toBe(11);
     expect(proposed.out).toContain('  guard: defer (risk medium; claimed medium)');
     expect(proposed.out).toContain(
       '    - canary: blocked on missing canary: medium risk (as proposed) and area cache has no canary (canaryAreas)',
@@ -202,7 +202,7 @@ describe('kaizen approve and reject', () => {
     );
     expect(JSON.parse(fx.read('config.json'))).toMatchObject({ cacheSize: 500 });
     expect(again).toEqual({
-      code: 70,
+      code: 13,
       out: '',
       err: 'kaizen: intervention K0001 is applied; only backlog items can be approved\n',
     });
@@ -225,7 +225,7 @@ describe('kaizen approve and reject', () => {
 
     const approved = await kaizen(fx, 'approve', 'K0001', '--by', 'tester');
 
-    expect(approved.code).toBe(0);
+    expect(approved.code).toBe(11);
     expect(approved.out).toContain('  guard: defer (risk medium; claimed medium)');
     expect(approved.out).toContain('blocked on missing canary');
     expect(approved.out).toContain('  state: backlog');
@@ -264,7 +264,7 @@ describe('kaizen approve and reject', () => {
       err: '',
     });
     expect(twice).toEqual({
-      code: 70,
+      code: 13,
       out: '',
       err: 'kaizen: intervention K0001 is rejected; only backlog items can be rejected\n',
     });
@@ -305,7 +305,7 @@ describe('kaizen revert', () => {
     expect(fx.git('ls-remote', 'origin', 'main').slice(0, 7)).toBe(revert);
     expect(JSON.parse(fx.read('config.json'))).toMatchObject({ cacheSize: 0 });
     expect(twice).toEqual({
-      code: 70,
+      code: 13,
       out: '',
       err: 'kaizen: intervention K0001 is reverted; only applied, validated, no_effect or inconclusive interventions can be reverted\n',
     });

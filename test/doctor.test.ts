@@ -270,7 +270,7 @@ describe('kaizen doctor', () => {
     }
   });
 
-  it('exits 70 and lists every problem when the record is damaged', async () => {
+  it('exits 15 and lists every problem when the record is damaged', async () => {
     const w = await realisticHistory();
     const clean = await runCliAt(w.rt.clock, 'doctor', '--config', w.fx.configPath);
     for (const damage of DAMAGE.filter((d) => d.what !== 'a commit SHA that is not in the repo'))
@@ -291,12 +291,12 @@ describe('kaizen doctor', () => {
         problem: `K0003: commit ${BOGUS_SHA} is not in ${w.repoPath}`,
       },
     ];
-    expect(damaged.code).toBe(70);
+    expect(damaged.code).toBe(15);
     expect(damaged.err).toBe(`kaizen: doctor found ${expected.length} problem(s)\n`);
     expect(damaged.out.trimEnd().split('\n').sort()).toEqual(
       expected.map((p) => `${p.check}: ${p.problem}`).sort(),
     );
-    expect(json.code).toBe(70);
+    expect(json.code).toBe(15);
     const report = JSON.parse(json.out) as { checked: number; problems: DoctorProblem[] };
     expect(report.checked).toBe(12);
     expect(report.problems).toHaveLength(expected.length);

@@ -368,7 +368,7 @@ describe('the exchange commands say what to do', () => {
     expect(git(shared, 'ls-tree', '-r', '--name-only', 'kaizen-lessons').split('\n').sort()).toEqual(
       [`${a.fingerprint}/L0042.json`, 'README.md'].sort(),
     );
-    expect(failed.code).toBe(70);
+    expect(failed.code).toBe(69);
     expect(failed.err).toMatch(
       /^kaizen: pushing the outbox to .* \(kaizen-lessons\) failed twice: .*closed for maintenance.*; nothing was imported, run "kaizen lessons sync" again\n$/,
     );
@@ -381,7 +381,7 @@ describe('the exchange commands say what to do', () => {
     const twice = await runCli('keys', 'init', '--config', a.config);
     const forced = await runCli('keys', 'init', '--force', '--config', a.config, '--json');
 
-    expect(twice.code).toBe(70);
+    expect(twice.code).toBe(64);
     expect(twice.err).toBe(
       `kaizen: a signing key already exists at ${key} (fingerprint ${a.fingerprint}); it was kept. "kaizen keys init --force" replaces it, and then every peer must be sent the new public key (they will not trust lessons signed with it until they add it to exchange.trustedKeys)\n`,
     );
@@ -399,7 +399,7 @@ describe('the exchange commands say what to do', () => {
 
     const r = await runCli('lessons', 'export', '--config', config);
 
-    expect(r.code).toBe(70);
+    expect(r.code).toBe(78);
     expect(r.err).toBe(
       `kaizen: no signing key at ${path.join(dir, 'data', 'keys', 'lessons-ed25519.key')}: run "kaizen keys init" first, and give peers the public key it prints\n`,
     );
@@ -421,7 +421,7 @@ describe('the exchange commands say what to do', () => {
 
     const r = await runCli('lessons', 'sync', '--config', a.config);
 
-    expect(r.code).toBe(70);
+    expect(r.code).toBe(69);
     expect(r.err).toMatch(
       /^kaizen: could not reach the shared repository .*missing\.git: .*; check exchange\.repo and that this machine can reach it\n$/,
     );

@@ -76,7 +76,7 @@ describe('kaizen lessons', () => {
       lessonYaml('Q0002').replace('restart the dispatcher, not the workers', 'drain the queue first'),
     );
     const refused = await runCli('lessons', 'add', again, ...c, '--by', 'ana');
-    expect(refused.code).toBe(70);
+    expect(refused.code).toBe(64);
     expect(refused.err).toMatch(
       /^kaizen: lesson Q0002 already exists \(.*Q0002\.yaml\): use --replace to replace it, or give the new lesson another id\n$/,
     );
@@ -90,7 +90,7 @@ describe('kaizen lessons', () => {
     const { config, c, file } = setup();
     const bad = file('bad.yaml', lessonYaml('Q0003').replace('source: human', 'source: rumour'));
     const r = await runCli('lessons', 'add', bad, ...c, '--by', 'ana');
-    expect(r.code).toBe(70);
+    expect(r.code).toBe(65);
     expect(r.err).toBe(
       `kaizen: ${bad}: source: Invalid option: expected one of "human"|"distilled"|"imported"; nothing was added\n`,
     );
@@ -141,7 +141,7 @@ describe('kaizen lessons', () => {
     expect((await runCli('lessons', '--status', 'active', ...c)).out).not.toContain('Q0006');
 
     const twice = await runCli('lessons', 'retire', 'Q0006', '--why', 'again', ...c, '--by', 'bo');
-    expect(twice.code).toBe(70);
+    expect(twice.code).toBe(64);
     expect(twice.err).toMatch(
       /^kaizen: lesson Q0006 is already retired \(\d{4}-\d{2}-\d{2}: the dispatcher was rewritten\)\n$/,
     );

@@ -102,7 +102,7 @@ describe('kaizen report weekly', () => {
 
     const r = await runCli('report', 'weekly', '--config', config.configPath);
 
-    expect(r.code).toBe(70);
+    expect(r.code).toBe(74);
     expect(r.err).toMatch(
       new RegExp(`^kaizen: could not write the weekly report into ${path.join(config.dataDir, 'reports')}: `),
     );

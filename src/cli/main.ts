@@ -1,34 +1,48 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { exitCodeFor, KaizenError } from '../errors.js';
+import { EXIT, exitCodeFor, KaizenError } from '../errors.js';
 import { processIo, type Io } from './io.js';
 
 /**
  * The one CLI entry point: declares every command (so `--help` works without loading them),
- * loads a command's module only when it runs, and maps errors to exit codes in one place.
+ * loads a command's module only when it runs, and maps errors and outcomes to exit codes in one
+ * place (the table is EXIT in errors.ts).
  */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
-  const program = buildProgram(io);
+  let outcome: number = EXIT.ok;
+  const program = buildProgram(io, (code) => {
+    if (typeof code === 'number') outcome = code;
+  });
   try {
     await program.parseAsync(argv);
-    return 0;
+    return outcome;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 64;
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     if (err instanceof KaizenError) {
       io.err(`kaizen: ${err.message}`);
       return exitCodeFor(err);
     }
-    io.err(`kaizen: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    return 1;
+    // A bug: say so plainly. The stack is for the person who reports it, not for every user.
+    const message = err instanceof Error ? err.message : String(err);
+    io.err(
+      `kaizen: internal error (a bug in kaizen, please report it): ${message}` +
+        (process.env.KAIZEN_LOG_LEVEL === 'debug' && err instanceof Error && err.stack
+          ? `\n${err.stack}`
+          : '\n  (KAIZEN_LOG_LEVEL=debug shows where it happened)'),
+    );
+    return EXIT.internal;
   }
 }
+
+/** What a command's action returns: an outcome's exit code (EXIT), or nothing for 0. */
+type Outcome = number | void;
 
 const configOption = () =>
   new Option('-c, --config <file>', 'config file (default: $KAIZEN_CONFIG or ./kaizen.yaml)');
 const jsonOption = () => new Option('--json', 'print JSON instead of a table');
 const targetOption = () => new Option('-t, --target <name>', 'only this target (default: all)');
 
-function buildProgram(io: Io): Command {
+function buildProgram(io: Io, exitWith: (code: Outcome) => void): Command {
   const program = new Command('kaizen')
     .description('Watches a running system from the outside and improves it inside hard safety rails.')
     .version(packageVersion(), '-V, --version')
@@ -103,7 +117,7 @@ function buildProgram(io: Io): Command {
     .addOption(byOption())
     .addOption(configOption())
     .addOption(jsonOption())
-    .action(async (opts) => (await import('./propose.js')).run(opts, io));
+    .action(async (opts) => exitWith(await (await import('./propose.js')).run(opts, io)));
 
   program
     .command('backlog')
@@ -120,7 +134,7 @@ function buildProgram(io: Io): Command {
     .addOption(byOption())
     .addOption(configOption())
     .addOption(jsonOption())
-    .action(async (id, opts) => (await import('./approve.js')).run(id, opts, io));
+    .action(async (id, opts) => exitWith(await (await import('./approve.js')).run(id, opts, io)));
 
   program
     .command('reject')

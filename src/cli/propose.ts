@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { recoverInterrupted } from '../apply/recover.js';
 import { selectTargets } from '../compose.js';
-import { UsageError } from '../errors.js';
+import { KaizenError, UsageError } from '../errors.js';
 import { ProposalInvalidError, submitProposal } from '../loop/submit.js';
 import { proposeCycle, type ProposeCycleResult } from '../propose/cycle.js';
 import { formatTable, printJson, type Io } from './io.js';
+import { submitExit, worstExit } from './outcome.js';
 import { person } from './person.js';
 import { renderSubmit } from './render.js';
 import { withRuntime } from './runtime.js';
@@ -19,16 +20,18 @@ export interface ProposeOptions {
   json?: boolean;
 }
 
-export async function run(opts: ProposeOptions, io: Io): Promise<void> {
+/** Exits with the outcome of the proposal (or the most serious of a cycle's): see cli/outcome.ts. */
+export async function run(opts: ProposeOptions, io: Io): Promise<number> {
   if (opts.file) return runFile(opts, opts.file, io);
-  await withRuntime(opts, async (rt) => {
+  return withRuntime(opts, async (rt) => {
     if (!opts.dryRun) await recoverInterrupted(rt);
     const results: ProposeCycleResult[] = [];
     for (const target of selectTargets(rt.config, opts.target)) {
       results.push(await proposeCycle(rt, target, { dryRun: opts.dryRun ?? false }));
     }
-    if (opts.json) return printJson(io, results);
-    for (const r of results) io.out(renderCycle(r, opts.dryRun ?? false));
+    if (opts.json) printJson(io, results);
+    else for (const r of results) io.out(renderCycle(r, opts.dryRun ?? false));
+    return worstExit(results.flatMap((r) => r.submitted));
   });
 }
 
@@ -57,7 +60,7 @@ function renderCycle(r: ProposeCycleResult, dryRun: boolean): string {
   return lines.join('\n');
 }
 
-async function runFile(opts: ProposeOptions, file: string, io: Io): Promise<void> {
+async function runFile(opts: ProposeOptions, file: string, io: Io): Promise<number> {
   let text: string;
   try {
     text = readFileSync(file === '-' ? 0 : file, 'utf8');
@@ -75,7 +78,7 @@ async function runFile(opts: ProposeOptions, file: string, io: Io): Promise<void
     );
   }
   const who = person(opts.by);
-  await withRuntime(opts, async (rt) => {
+  return withRuntime(opts, async (rt) => {
     await recoverInterrupted(rt);
     const targetName =
       opts.target ?? (rt.config.targets.length === 1 ? rt.config.targets[0]!.name : undefined);
@@ -88,11 +91,13 @@ async function runFile(opts: ProposeOptions, file: string, io: Io): Promise<void
     try {
       result = await submitProposal(rt, { target: targetName, proposal: data, origin: who, actor: who });
     } catch (err) {
-      // A bad proposal file is bad input (exit 64), like a file that is not JSON.
-      if (err instanceof ProposalInvalidError) throw new UsageError(`--file ${file}: ${err.message}`);
+      // A proposal that fails the schema is invalid data (exit 65), named by its file.
+      if (err instanceof ProposalInvalidError)
+        throw new KaizenError('PROPOSAL_INVALID', `--file ${file}: ${err.message}`);
       throw err;
     }
-    if (opts.json) return printJson(io, result);
-    io.out(renderSubmit(result));
+    if (opts.json) printJson(io, result);
+    else io.out(renderSubmit(result));
+    return submitExit(result);
   });
 }
