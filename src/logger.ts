@@ -1,4 +1,5 @@
-import { pino, destination, type Level, type Logger } from 'pino';
+import { destination, pino, type Level, type Logger } from 'pino';
+import { printable } from './util/printable.js';
 
 export type { Logger };
 
@@ -7,6 +8,7 @@ export type { Logger };
  * data as fields. Level from KAIZEN_LOG_LEVEL, else the caller's default.
  */
 export function createLogger(defaultLevel: Level = 'info', env: NodeJS.ProcessEnv = process.env): Logger {
+  const stderr = destination({ fd: 2, sync: true });
   return pino(
     {
       level: env.KAIZEN_LOG_LEVEL ?? defaultLevel,
@@ -24,7 +26,9 @@ export function createLogger(defaultLevel: Level = 'info', env: NodeJS.ProcessEn
         censor: '[redacted]',
       },
     },
-    destination({ fd: 2, sync: true }),
+    // Synchronous, so a line is out before a crash; C1 and bidi controls (which JSON leaves as
+    // they are) are escaped, so a log line read in a terminal cannot drive it.
+    { write: (line: string) => void stderr.write(printable(line)) },
   );
 }
 

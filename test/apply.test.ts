@@ -349,7 +349,7 @@ describe('apply: runbooks', () => {
   /** A policy that lets medium-risk runbooks run in area cache (it has a canary). */
   function runbookPolicy(): string {
     const file = path.join(tempDir('kaizen-policy-'), 'policy.yaml');
-    writeFileSync(file, stringify({ canaryAreas: ['cache'] }));
+    writeFileSync(file, stringify({ canaryAreas: [{ area: 'cache', paths: ['config.json'] }] }));
     return file;
   }
 

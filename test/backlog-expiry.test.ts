@@ -24,7 +24,11 @@ async function waitingProposal(policy?: string) {
   const rt = fx.runtime(clock);
   runtimes.push(rt);
   if (policy) rt.config.guard.policy = path.join(fx.dir, 'policy.yaml');
-  const medium = proposal({ title: 'Bigger cache', risk: 'medium', changes: [{ kind: 'config_set', path: 'config.json', key: 'cacheSize', value: 500 }] });
+  const medium = proposal({
+    title: 'Bigger cache',
+    risk: 'medium',
+    changes: [{ kind: 'config_set', path: 'config.json', key: 'cacheSize', value: 500 }],
+  });
   const r = await submitProposal(rt, { target: 'app', proposal: medium, origin: 'a person', actor: 'ana' });
   expect(r.intervention.state).toBe('backlog');
   return { fx, rt, clock, id: r.intervention.id };

@@ -176,7 +176,10 @@ describe('kaizen backlog', () => {
 describe('kaizen approve and reject', () => {
   it('approving re-guards: a medium change in a canary area applies once a person approves (approvalFrom: medium)', async () => {
     const policy = path.join(tempDir('kaizen-policy-'), 'policy.yaml');
-    writeFileSync(policy, stringify({ approvalFrom: 'medium', canaryAreas: ['cache'] }));
+    writeFileSync(
+      policy,
+      stringify({ approvalFrom: 'medium', canaryAreas: [{ area: 'cache', paths: ['config.json'] }] }),
+    );
     const fx = await targetFixture({ target: { guardPolicy: policy } });
     const proposed = await kaizen(
       fx,
@@ -212,7 +215,7 @@ describe('kaizen approve and reject', () => {
       err: 'kaizen: no intervention K0042; "kaizen backlog" and "kaizen status" list them\n',
     });
     expect(show.out).toMatch(/ pass {3}approval {5}approved by tester$/m);
-    expect(show.out).toMatch(/ pass {3}canary {7}medium risk; area cache has a canary$/m);
+    expect(show.out).toMatch(/ pass {3}canary {7}medium risk; config.json is behind area cache's canary$/m);
     expect(show.out).toMatch(/proposed {4}→ backlog {6}by kaizen: approval: needs approval/);
     expect(show.out).toMatch(/backlog {5}→ applying {5}by tester: every guard check passed$/m);
     expect(show.out).toMatch(/applying {4}→ applied {6}by kaizen: committed [0-9a-f]{7} and healthy$/m);
@@ -413,7 +416,7 @@ describe('kaizen show', () => {
 describe('a session at the CLI ends with doctor clean', () => {
   it('propose, backlog, reject, approve, revert, validate, recover, then doctor finds nothing wrong', async () => {
     const policy = path.join(tempDir('kaizen-policy-'), 'policy.yaml');
-    writeFileSync(policy, stringify({ canaryAreas: ['worker'] }));
+    writeFileSync(policy, stringify({ canaryAreas: [{ area: 'worker', paths: ['app/settings.yaml'] }] }));
     const fx = await targetFixture({ target: { guardPolicy: policy } });
     const by = ['--by', 'tester'];
 

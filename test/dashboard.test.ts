@@ -26,7 +26,7 @@ const WHAT = "the dashboard's browser test";
 if (!HAVE_CHROMIUM && !IN_CI) console.warn(missingChromium(WHAT));
 
 /** Medium-risk changes wait for a person; with a canary for the area, approving applies them. */
-const APPROVABLE = { approvalFrom: 'medium', canaryAreas: ['cache'] };
+const APPROVABLE = { approvalFrom: 'medium', canaryAreas: [{ area: 'cache', paths: ['config.json'] }] };
 const MIN = 60_000;
 /** Model-written text is untrusted: the page must show it as text, never run or render it. */
 const HOSTILE_TITLE = 'Bigger cache <img src=x onerror="window.__pwned=1">';

@@ -53,12 +53,15 @@ async function realisticHistory(): Promise<World> {
 
   states.push((await submit({})).state);
   await clock.advance(60_000);
+  // K0001 still awaits its verdict on config.json, so the change that breaks health touches
+  // another file and the target answers unhealthy anyway (one change at a time per file).
+  fx.failNextProbes(3);
   states.push(
     (
       await submit({
         title: 'Break health',
         area: 'health',
-        changes: [{ kind: 'config_set', path: 'config.json', key: 'healthy', value: false }],
+        changes: [{ kind: 'config_set', path: 'app/settings.yaml', key: 'worker.healthy', value: false }],
       })
     ).state,
   );
@@ -245,6 +248,11 @@ const DAMAGE: Damage[] = [
       };
     },
     expected: () => [
+      // K0005 changes config.json, which K0001 changes too and still awaits its verdict.
+      {
+        check: 'one-per-path',
+        problem: 'config.json of app is changed by 2 active interventions: K0005, K0001',
+      },
       {
         check: 'stuck',
         intervention: 'K0005',

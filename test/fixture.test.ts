@@ -13,6 +13,14 @@ describe('the target fixture, end to end', () => {
       origin: 'test',
       actor: 'test',
     });
+    // Judged, as the validate job would judge it: one change at a time on config.json (overlap).
+    rt.store.interventions.transition(
+      good.intervention.id,
+      'validated',
+      rt.clock.now(),
+      'kaizen',
+      'validated',
+    );
     const bad = await submitProposal(rt, {
       target: 'app',
       proposal: proposal({

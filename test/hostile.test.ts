@@ -187,5 +187,6 @@ describe('hostile proposals', () => {
       ).toBe(true);
     }
     if (passwd) expect(readFileSync('/etc/passwd').equals(passwd)).toBe(true);
-  });
+    // A hundred-odd refusals, each asking git a few questions: a bound for a loaded machine.
+  }, 180_000);
 });

@@ -9,7 +9,7 @@ import { tempDir } from './helpers/temp.js';
 import { TOKEN, runtimeScene, scene, type Scene } from './server-scene.js';
 
 /** A medium-risk change that waits for a person: with approvalFrom: medium and a canary, approving applies it. */
-const APPROVABLE = { approvalFrom: 'medium', canaryAreas: ['cache'] };
+const APPROVABLE = { approvalFrom: 'medium', canaryAreas: [{ area: 'cache', paths: ['config.json'] }] };
 
 async function waiting(s: Scene): Promise<string> {
   const r = await submitProposal(s.rt, {

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import type { KaizenConfig, TargetConfig } from '../config/schema.js';
 import { selectTargets } from '../compose.js';
 import { KaizenError } from '../errors.js';
-import { areaFreeze } from '../guard/freeze.js';
+import { freezeOf } from '../guard/freeze.js';
 import { loadPolicy } from '../guard/policy.js';
 import type { Logger } from '../logger.js';
 import type { Change } from '../propose/proposal.js';
@@ -502,7 +502,7 @@ function announceRollback(
     });
   }
   const target = selectTargets(deps.config, iv.target)[0]!;
-  const freeze = areaFreeze(store, iv.target, iv.area, loadPolicy(deps.config, target), clock.now());
+  const freeze = freezeOf(store, iv.target, iv.proposal, loadPolicy(deps.config, target), clock.now());
   if (freeze && freeze.interventions[0] === iv.id) {
     store.events.append(clock.now(), {
       kind: 'area_frozen',

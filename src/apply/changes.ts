@@ -92,7 +92,16 @@ function applyOne(change: FileChange, rel: string, current: string | null): stri
       return change.content;
     }
     case 'config_set':
-      return applyConfigSet(change, rel, current);
+      try {
+        return applyConfigSet(change, rel, current);
+      } catch (err) {
+        // A parser's own error (a YAML alias bomb: "Excessive alias count") is still a change
+        // that does not apply, named by its file.
+        if (err instanceof ChangeError) throw err;
+        throw new ChangeError(`config_set of ${rel}: the file cannot be read as config: ${errText(err)}`, {
+          cause: err,
+        });
+      }
   }
 }
 

@@ -99,6 +99,24 @@ const REDIRECTING_ENV = [
   'GIT_PREFIX',
 ];
 
+/**
+ * Set on every git command kaizen runs, ahead of its arguments (command-line settings win over every
+ * config file): config that makes git run a program of its own choosing is off, so a file a change
+ * touched, or a config someone planted, cannot run a command on kaizen's host through kaizen's git.
+ * core.fsmonitor runs a command on `status`, `add`, `commit`; an `ext::` remote URL runs one on
+ * `push`; a pager is never needed. Diffs are asked for with --no-ext-diff --no-textconv. Hooks run
+ * as they would for a person (README: "git behaves as for a person"); the guard refuses changes to
+ * the hooks and to every work-tree file git reads as configuration (guard/git-reads.ts).
+ */
+export const SAFE_GIT_CONFIG: readonly string[] = [
+  '-c',
+  'core.fsmonitor=false',
+  '-c',
+  'protocol.ext.allow=never',
+  '-c',
+  'core.pager=cat',
+];
+
 /** Keep at most this much of a command's stdout; more fails the command (it would be wrong data). */
 const MAX_STDOUT_BYTES = 64 * 1024 * 1024;
 /** Keep the last this-many bytes of stderr (messages come from its last lines). */
@@ -158,7 +176,7 @@ class GitRunError extends Error {
  */
 function runGit(args: string[], opts: RunOptions): Promise<GitOutput> {
   return new Promise((resolve, reject) => {
-    const child = spawn('git', args, {
+    const child = spawn('git', [...SAFE_GIT_CONFIG, ...args], {
       cwd: opts.cwd,
       env: opts.env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -251,14 +269,14 @@ function runGit(args: string[], opts: RunOptions): Promise<GitOutput> {
   });
 }
 
-export function createGit(dir: string, options: CreateGitOptions = {}): GitRepo {
-  const baseDir = path.resolve(dir);
-  if (!fs.existsSync(baseDir)) {
-    throw new KaizenError('GIT_FAILED', `the target repository ${baseDir} does not exist`);
-  }
-  const env: NodeJS.ProcessEnv = { ...(options.env ? childEnv({}, options.env) : childEnv()) };
+/**
+ * The environment every git command of kaizen's runs with: `base` without kaizen's secrets and
+ * without variables that would point git at another repository, and never waiting for a person.
+ */
+export function gitEnv(base?: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...(base ? childEnv({}, base) : childEnv()) };
   for (const name of REDIRECTING_ENV) delete env[name];
-  Object.assign(env, {
+  return Object.assign(env, {
     GIT_TERMINAL_PROMPT: '0',
     GIT_EDITOR: ':',
     GIT_SEQUENCE_EDITOR: ':',
@@ -266,7 +284,18 @@ export function createGit(dir: string, options: CreateGitOptions = {}): GitRepo 
     GIT_OPTIONAL_LOCKS: '0',
     GIT_LITERAL_PATHSPECS: '1',
   });
-  return new ChildProcessGitRepo({ cwd: baseDir, env, idleTimeoutMs: options.idleTimeoutMs ?? 10 * 60_000 });
+}
+
+export function createGit(dir: string, options: CreateGitOptions = {}): GitRepo {
+  const baseDir = path.resolve(dir);
+  if (!fs.existsSync(baseDir)) {
+    throw new KaizenError('GIT_FAILED', `the target repository ${baseDir} does not exist`);
+  }
+  return new ChildProcessGitRepo({
+    cwd: baseDir,
+    env: gitEnv(options.env),
+    idleTimeoutMs: options.idleTimeoutMs ?? 10 * 60_000,
+  });
 }
 
 interface GitDirs {
@@ -457,7 +486,13 @@ class ChildProcessGitRepo implements GitRepo {
         `--message=${message}`,
       ]);
     } catch (err) {
-      const nothingStaged = await this.test(['diff', '--cached', '--quiet']).then(
+      const nothingStaged = await this.test([
+        'diff',
+        '--no-ext-diff',
+        '--no-textconv',
+        '--cached',
+        '--quiet',
+      ]).then(
         (r) => r.ok,
         () => false,
       );
@@ -658,7 +693,14 @@ class ChildProcessGitRepo implements GitRepo {
 
   private async conflicts(): Promise<string[]> {
     try {
-      const out = await this.raw(['diff', '--name-only', '--diff-filter=U', '-z']);
+      const out = await this.raw([
+        'diff',
+        '--no-ext-diff',
+        '--no-textconv',
+        '--name-only',
+        '--diff-filter=U',
+        '-z',
+      ]);
       return out.split('\0').filter(Boolean);
     } catch {
       return [];

@@ -1,3 +1,4 @@
+import { printable, printableLine } from '../util/printable.js';
 import type { Intervention } from '../store/interventions.js';
 
 export const TRAILER = 'Kaizen-Intervention';
@@ -9,22 +10,31 @@ export function commitMessage(iv: Intervention): string {
   const pred = p.prediction;
   const magnitude = pred.relative ? `${Math.round(pred.magnitude * 100)} %` : String(pred.magnitude);
   return [
-    `kaizen: ${p.title}`,
+    `kaizen: ${printableLine(p.title)}`,
     '',
-    p.hypothesis,
+    printable(p.hypothesis),
     '',
     `Predicted: ${pred.signal} ${pred.direction} by ${magnitude}`,
-    `Risk: ${iv.risk}; rollback: ${p.rollback}`,
+    `Risk: ${iv.risk}; rollback: ${printable(p.rollback)}`,
     '',
     `${TRAILER}: ${iv.id}`,
   ].join('\n');
 }
 
+/**
+ * Text from outside kaizen in a commit message (a deploy's last line, a health failure): control
+ * characters shown as escapes, and anything shaped like kaizen's trailers defused, since recovery
+ * and revert find commits by those trailers.
+ */
+function quoted(text: string): string {
+  return printable(text).replace(/(kaizen-(?:intervention|revert-of))(\s*:)/gi, '$1 (quoted)$2');
+}
+
 export function revertMessage(iv: Intervention, commitSha: string, why: string): string {
   return [
-    `kaizen: revert "${iv.proposal.title}"`,
+    `kaizen: revert "${printableLine(iv.proposal.title)}"`,
     '',
-    why,
+    quoted(why),
     '',
     `${TRAILER}: ${iv.id}`,
     `${REVERT_TRAILER}: ${commitSha}`,

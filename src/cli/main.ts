@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, exitCodeFor, KaizenError } from '../errors.js';
+import { printable } from '../util/printable.js';
 import { processIo, type Io } from './io.js';
 
 /**
@@ -8,7 +9,10 @@ import { processIo, type Io } from './io.js';
  * loads a command's module only when it runs, and maps errors and outcomes to exit codes in one
  * place (the table is EXIT in errors.ts).
  */
-export async function main(argv: string[], io: Io = processIo): Promise<number> {
+export async function main(argv: string[], raw: Io = processIo): Promise<number> {
+  // Everything a person reads goes through printable: a title, a deploy's output or a log line
+  // with terminal escapes in it is shown, never obeyed (util/printable.ts).
+  const io: Io = { ...raw, out: (t) => raw.out(printable(t)), err: (t) => raw.err(printable(t)) };
   let outcome: number = EXIT.ok;
   const program = buildProgram(io, (code) => {
     if (typeof code === 'number') outcome = code;

@@ -101,6 +101,7 @@ describe('runGuard', () => {
         { check: 'kind', decision: 'pass', reason: 'kind "config_set" allowed' },
         { check: 'rollback', decision: 'pass', reason: 'git revert of the commit' },
         { check: 'applies', decision: 'pass', reason: 'applies cleanly to 1 file(s)' },
+        { check: 'git', decision: 'pass', reason: 'git commits it as written and runs nothing new' },
         { check: 'lessons', decision: 'pass', reason: 'no lesson speaks to this change' },
         { check: 'repeat', decision: 'pass', reason: 'not a repeat of a failed change' },
         { check: 'dedup', decision: 'pass', reason: 'no duplicate in the window' },
@@ -109,6 +110,7 @@ describe('runGuard', () => {
         { check: 'approval', decision: 'pass', reason: 'low risk: no approval needed' },
         { check: 'budget', decision: 'pass', reason: '0 of 5 applies used today' },
         { check: 'concurrency', decision: 'pass', reason: '0 of 2 slots in use' },
+        { check: 'overlap', decision: 'pass', reason: 'nothing else is changing the same area or paths' },
       ],
     });
     expect(outcome.checks.map((c) => c.check)).toEqual(ids);
@@ -166,7 +168,7 @@ describe('runGuard', () => {
     expect(outcome).toEqual({
       decision: 'defer',
       reasons: [
-        'canary: blocked on missing canary: high risk (kind write; touches db/migrations/0002_index.sql (schema, migration, deploy or CI)) and area db has no canary (canaryAreas)',
+        'canary: blocked on missing canary: high risk (kind write; touches db/migrations/0002_index.sql (schema, migration, build, deploy or CI)) and area db has no canary (canaryAreas)',
         'approval: needs approval: high risk (approvalFrom: high)',
         'budget: daily budget spent: 7 of 5 applies today (day began 2026-01-05 00:00 UTC)',
         'concurrency: concurrency limit: 2 of 2 interventions applying or awaiting validation (K0007, K0006)',
@@ -175,7 +177,10 @@ describe('runGuard', () => {
         declared: 'low',
         floor: 'high',
         effective: 'high',
-        reasons: ['kind write', 'touches db/migrations/0002_index.sql (schema, migration, deploy or CI)'],
+        reasons: [
+          'kind write',
+          'touches db/migrations/0002_index.sql (schema, migration, build, deploy or CI)',
+        ],
       },
       checks: expect.any(Array) as unknown,
     });
@@ -184,6 +189,7 @@ describe('runGuard', () => {
       ['kind', 'pass'],
       ['rollback', 'pass'],
       ['applies', 'pass'],
+      ['git', 'pass'],
       ['lessons', 'pass'],
       ['repeat', 'pass'],
       ['dedup', 'pass'],
@@ -192,6 +198,7 @@ describe('runGuard', () => {
       ['approval', 'defer'],
       ['budget', 'defer'],
       ['concurrency', 'defer'],
+      ['overlap', 'pass'],
     ]);
   });
 
@@ -224,7 +231,11 @@ describe('runGuard', () => {
 
   it('uses the policy it is given', () => {
     const e = env();
-    const policy = { ...loadPolicy(e.config, e.target), canaryAreas: ['db'], approvalFrom: 'high' as const };
+    const policy = {
+      ...loadPolicy(e.config, e.target),
+      canaryAreas: [{ area: 'db', paths: ['db/**'] }],
+      approvalFrom: 'high' as const,
+    };
     const outcome = runGuard(
       { store: e.store, now: NOW },
       {

@@ -1,15 +1,24 @@
-import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { KaizenConfig, TargetConfig } from '../config/schema.js';
 import { loadLessons } from '../learn/lesson-files.js';
 import type { Lesson } from '../propose/context/lesson.js';
-import { fingerprint, type Proposal } from '../propose/proposal.js';
+import { planChanges } from '../apply/changes.js';
+import { fingerprint, type Change, type Proposal } from '../propose/proposal.js';
 import type { Store } from '../store/index.js';
 import { CHECKS } from './checks/index.js';
 import { DEFAULT_POLICY_FILE, type GuardPolicy } from './policy.js';
+import { executedFiles } from './executed.js';
+import { gitReads } from './git-reads.js';
 import { assessRisk } from './risk.js';
-import type { CheckResult, GuardContext, GuardOutcome, ProtectedPath } from './types.js';
+import type {
+  CheckResult,
+  CheckVerdict,
+  GuardContext,
+  GuardOutcome,
+  ProtectedPath,
+  RiskAssessment,
+} from './types.js';
 
 /** Where kaizen itself is installed (src/guard and dist/guard both sit two levels down). */
 export const INSTALL_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -28,29 +37,7 @@ export function protectedPaths(config: KaizenConfig, target: TargetConfig): Prot
   for (const file of [config.guard.policy, target.guardPolicy]) {
     if (file) list.push({ path: file, why: 'a kaizen guard policy' });
   }
-  const hooks = configuredHooksPath(target.repoPath);
-  if (hooks)
-    list.push({
-      path: hooks,
-      why: "in the repository's git hooks folder (core.hooksPath): code there runs on every commit",
-    });
   return list;
-}
-
-/** The repository's core.hooksPath, resolved, if it sets one. */
-function configuredHooksPath(repo: string): string | undefined {
-  try {
-    const out = execFileSync('git', ['config', '--get', 'core.hooksPath'], {
-      cwd: repo,
-      stdio: ['ignore', 'pipe', 'ignore'],
-      timeout: 10_000,
-    })
-      .toString()
-      .trim();
-    return out ? path.resolve(repo, out) : undefined;
-  } catch {
-    return undefined; // not set (git exits 1)
-  }
 }
 
 export interface GuardInput {
@@ -65,12 +52,19 @@ export interface GuardInput {
 }
 
 /**
- * Run every check. Any reject → reject (checks after it are not run); else any defer → defer
- * with every reason; else pass. In shadow mode a pass becomes a defer: everything but apply.
+ * What every check reads, built once per proposal: the planned file changes, the risk floor, and
+ * what the repository's git config and the target's config make git or kaizen read and run.
+ * Throws when git cannot be asked (the gate then refuses, failing closed).
  */
-export function runGuard(deps: { store: Store; now: number }, input: GuardInput): GuardOutcome {
-  const risk = assessRisk(input.proposal, input.policy);
-  const ctx: GuardContext = {
+export function guardContext(deps: { store: Store; now: number }, input: GuardInput): GuardContext {
+  const plan = planFor(input.proposal, input.target);
+  const executed = executedFiles(input.target);
+  const risk = assessRisk(input.proposal, input.policy, {
+    executed,
+    ...('edits' in plan ? { edits: plan.edits } : {}),
+  });
+  const touchesFiles = input.proposal.changes.some((c) => c.kind !== 'runbook');
+  return {
     proposal: input.proposal,
     fingerprint: fingerprint(input.proposal),
     risk,
@@ -80,21 +74,63 @@ export function runGuard(deps: { store: Store; now: number }, input: GuardInput)
     now: deps.now,
     timeZone: input.config.timeZone,
     protectedPaths: protectedPaths(input.config, input.target),
+    ownPaths: { dataDir: input.config.dataDir, configPath: input.config.configPath },
     lessons: input.lessons ?? loadLessons(input.config).lessons,
+    plan,
+    gitReads: touchesFiles ? gitReads(input.target.repoPath) : [],
+    executed,
     ...(input.interventionId ? { interventionId: input.interventionId } : {}),
     ...(input.approvedBy ? { approvedBy: input.approvedBy } : {}),
   };
+}
+
+/**
+ * Run every check. Any reject → reject (checks after it are not run); else any defer → defer
+ * with every reason; else pass. In shadow mode a pass becomes a defer: everything but apply.
+ * Fails closed: a question that cannot be answered (git, a file, a check that threw) rejects,
+ * saying why; it never leaves a proposal undecided.
+ */
+export function runGuard(deps: { store: Store; now: number }, input: GuardInput): GuardOutcome {
   const checks: CheckResult[] = [];
+  const refuse = (check: string, risk: RiskAssessment, err: unknown): GuardOutcome => {
+    const reason = `could not check it, so it is refused: ${err instanceof Error ? err.message : String(err)}`;
+    checks.push({ check, decision: 'reject', reason });
+    return { decision: 'reject', reasons: [`${check}: ${reason}`], risk, checks };
+  };
+  let ctx: GuardContext;
+  try {
+    ctx = guardContext(deps, input);
+  } catch (err) {
+    return refuse('path', assessRisk(input.proposal, input.policy), err);
+  }
   for (const c of CHECKS) {
-    const verdict = c.check(ctx);
+    let verdict: CheckVerdict;
+    try {
+      verdict = c.check(ctx);
+    } catch (err) {
+      return refuse(c.id, ctx.risk, err);
+    }
     checks.push({ check: c.id, ...verdict });
     if (verdict.decision === 'reject') {
-      return { decision: 'reject', reasons: [`${c.id}: ${verdict.reason}`], risk, checks };
+      return { decision: 'reject', reasons: [`${c.id}: ${verdict.reason}`], risk: ctx.risk, checks };
     }
   }
   const deferred = checks.filter((c) => c.decision === 'defer').map((c) => `${c.check}: ${c.reason}`);
   if (input.config.guard.shadow)
     deferred.push('shadow: shadow mode is on (guard.shadow: true): kaizen proposes but does not apply');
-  if (deferred.length > 0) return { decision: 'defer', reasons: deferred, risk, checks };
-  return { decision: 'pass', risk, checks };
+  if (deferred.length > 0) return { decision: 'defer', reasons: deferred, risk: ctx.risk, checks };
+  return { decision: 'pass', risk: ctx.risk, checks };
+}
+
+/** The file changes as they would apply now; any failure is kept for the applies check to report. */
+function planFor(proposal: Proposal, target: TargetConfig): GuardContext['plan'] {
+  const changes = proposal.changes.filter(
+    (c): c is Exclude<Change, { kind: 'runbook' }> => c.kind !== 'runbook',
+  );
+  if (changes.length === 0) return { edits: [] };
+  try {
+    return { edits: planChanges(target.repoPath, changes) };
+  } catch (error) {
+    return { error };
+  }
 }

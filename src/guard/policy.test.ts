@@ -84,7 +84,7 @@ describe('override files', () => {
       configWith({
         config: [
           'blockedPaths: ["**/*.lock"]',
-          'canaryAreas: [cache, db]',
+          'canaryAreas: [cache, { area: db, paths: ["db/**"] }]',
           'dailyBudget: 9',
           'dedupWindow: 30m',
           'risk:',
@@ -99,7 +99,7 @@ describe('override files', () => {
     expect(policy).toEqual({
       ...DEFAULTS,
       blockedPaths: ['**/*.lock'],
-      canaryAreas: ['cache', 'db'],
+      canaryAreas: [{ area: 'cache' }, { area: 'db', paths: ['db/**'] }],
       dailyBudget: 9,
       dedupWindowMs: 30 * 60_000,
       risk: { ...DEFAULTS.risk, maxLowLines: 50, highPaths: ['infra/**'] },
@@ -117,7 +117,7 @@ describe('override files', () => {
     );
 
     expect(policy.dailyBudget).toBe(1);
-    expect(policy.canaryAreas).toEqual(['cache']);
+    expect(policy.canaryAreas).toEqual([{ area: 'cache' }]);
     expect(policy.risk).toEqual({ ...DEFAULTS.risk, maxLowLines: 50, maxLowFiles: 6 });
     expect(policy.freeze).toEqual({ after: 4, forMs: 2 * HOUR });
     expect(policy.maxConcurrent).toBe(DEFAULTS.maxConcurrent);

@@ -12,6 +12,17 @@ export const DEFAULT_POLICY_FILE = fileURLToPath(new URL('../../guards/default.y
 
 const Globs = z.array(z.string().min(1));
 
+/**
+ * An area with canary infrastructure, and the paths that deploy through it. A bare name (the older
+ * form) says the area has a canary but not where: it covers the area's runbook actions, never a
+ * file change, because the area is the proposer's own label and a label cannot put a file behind
+ * a canary.
+ */
+const CanaryArea = z
+  .union([z.string().min(1), z.strictObject({ area: z.string().min(1), paths: Globs.min(1) })])
+  .transform((a): { area: string; paths?: string[] } => (typeof a === 'string' ? { area: a } : a));
+export type CanaryArea = z.infer<typeof CanaryArea>;
+
 export const GuardPolicy = z
   .strictObject({
     blockedPaths: Globs,
@@ -22,10 +33,11 @@ export const GuardPolicy = z
     failedFixWindow: Duration,
     backlogExpiry: Duration,
     freeze: z.strictObject({ after: z.number().int().min(1), for: Duration }),
-    canaryAreas: z.array(z.string()),
+    canaryAreas: z.array(CanaryArea),
     risk: z.strictObject({
       highPaths: Globs,
       migrationPaths: Globs,
+      testPaths: Globs,
       maxLowLines: z.number().int().min(0),
       maxLowFiles: z.number().int().min(1),
       maxLowBytes: z.number().int().min(0),

@@ -36,74 +36,74 @@ describe('assessRisk: the floor', () => {
       'a migration',
       edits(edit('db/migrations/0001_init.sql')),
       'high',
-      ['touches db/migrations/0001_init.sql (schema, migration, deploy or CI)'],
+      ['touches db/migrations/0001_init.sql (schema, migration, build, deploy or CI)'],
     ],
     [
       'CI',
       edits(edit('.github/workflows/ci.yml')),
       'high',
-      ['touches .github/workflows/ci.yml (schema, migration, deploy or CI)'],
+      ['touches .github/workflows/ci.yml (schema, migration, build, deploy or CI)'],
     ],
     [
       'a Dockerfile at the root',
       edits(edit('Dockerfile')),
       'high',
-      ['touches Dockerfile (schema, migration, deploy or CI)'],
+      ['touches Dockerfile (schema, migration, build, deploy or CI)'],
     ],
     [
       'a deploy script',
       edits(edit('scripts/deploy.sh')),
       'high',
-      ['touches scripts/deploy.sh (schema, migration, deploy or CI)'],
+      ['touches scripts/deploy.sh (schema, migration, build, deploy or CI)'],
     ],
     [
       'Terraform in upper case',
       edits(edit('infra/Main.TF')),
       'high',
-      ['touches infra/Main.TF (schema, migration, deploy or CI)'],
+      ['touches infra/Main.TF (schema, migration, build, deploy or CI)'],
     ],
     [
       'a systemd unit',
       edits(edit('ops/app.service')),
       'high',
-      ['touches ops/app.service (schema, migration, deploy or CI)'],
+      ['touches ops/app.service (schema, migration, build, deploy or CI)'],
     ],
     [
       'a schema file',
       edits(edit('app/schema.graphql')),
       'high',
-      ['touches app/schema.graphql (schema, migration, deploy or CI)'],
+      ['touches app/schema.graphql (schema, migration, build, deploy or CI)'],
     ],
     // The same paths spelled to dodge the patterns: the floor sees the path the repo sees.
     [
       'a migration behind ./',
       edits(edit('./db/migrations/0001_init.sql')),
       'high',
-      ['touches db/migrations/0001_init.sql (schema, migration, deploy or CI)'],
+      ['touches db/migrations/0001_init.sql (schema, migration, build, deploy or CI)'],
     ],
     [
       'a migration behind ..',
       edits(edit('src/../migrations/0001.py')),
       'high',
-      ['touches migrations/0001.py (schema, migration, deploy or CI)'],
+      ['touches migrations/0001.py (schema, migration, build, deploy or CI)'],
     ],
     [
       'a Dockerfile behind ..',
       edits(edit('src/../Dockerfile')),
       'high',
-      ['touches Dockerfile (schema, migration, deploy or CI)'],
+      ['touches Dockerfile (schema, migration, build, deploy or CI)'],
     ],
     [
       'a migration with backslashes',
       edits(edit('db\\migrations\\1.sql')),
       'high',
-      ['touches db/migrations/1.sql (schema, migration, deploy or CI)'],
+      ['touches db/migrations/1.sql (schema, migration, build, deploy or CI)'],
     ],
     [
       'a migration with doubled slashes',
       edits(edit('db//migrations/./1.txt')),
       'high',
-      ['touches db/migrations/1.txt (schema, migration, deploy or CI)'],
+      ['touches db/migrations/1.txt (schema, migration, build, deploy or CI)'],
     ],
     // maxLowFiles: 2 distinct files
     ['two files', edits(edit('a.js'), edit('b.js')), 'low', []],
@@ -156,7 +156,7 @@ describe('assessRisk: the floor', () => {
       'high',
       [
         'kind write',
-        'touches db/schema/users.sql (schema, migration, deploy or CI)',
+        'touches db/schema/users.sql (schema, migration, build, deploy or CI)',
         '3 files',
         '30 changed lines',
       ],
@@ -237,5 +237,43 @@ describe('repoRelative', () => {
     ['a/./b/', 'a/b/'],
   ])('%s → %s', (input, expected) => {
     expect(repoRelative(input)).toBe(expected);
+  });
+});
+
+describe('assessRisk: tests and deletions', () => {
+  it.each([
+    'test/app.test.js',
+    'src/__tests__/cache.js',
+    'pkg/server_test.go',
+    'tests/test_pool.py',
+    'web/src/App.spec.tsx',
+  ])('a change to %s (a test) is at least medium, and says why', (file) => {
+    const r = assess(edits(edit(file)));
+
+    expect(r.floor).toBe('medium');
+    expect(r.reasons).toEqual([
+      `touches test files (${file}): tests and checks guard behaviour, and weakening them hides a regression`,
+    ]);
+  });
+
+  it('a change that deletes most of a file is at least medium; trimming a little is not', () => {
+    const body = `${lines(20)}\n`;
+    const p = Proposal.parse(proposal(edits(edit('src/app.js'))));
+    const deleting = assessRisk(p, POLICY, {
+      edits: [{ rel: 'src/app.js', abs: '/x/src/app.js', before: body, after: '// tests removed\n' }],
+    });
+    const trimming = assessRisk(p, POLICY, {
+      edits: [{ rel: 'src/app.js', abs: '/x/src/app.js', before: body, after: body.slice(20) }],
+    });
+    const tiny = assessRisk(p, POLICY, {
+      edits: [{ rel: 'src/app.js', abs: '/x/src/app.js', before: 'a = 1\n', after: '' }],
+    });
+
+    expect(deleting.floor).toBe('medium');
+    expect(deleting.reasons).toEqual([
+      `deletes most of src/app.js (${body.length - 17} of ${body.length} bytes): removing code or checks needs a person's eye`,
+    ]);
+    expect(trimming.floor).toBe('low');
+    expect(tiny.floor).toBe('low');
   });
 });

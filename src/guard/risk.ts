@@ -1,6 +1,8 @@
 import { repoRelative } from '../util/paths.js';
 import picomatch from 'picomatch';
+import type { FileEdit } from '../apply/changes.js';
 import { RISKS, type Proposal, type Risk } from '../propose/proposal.js';
+import type { ExecutedFile } from './executed.js';
 import type { GuardPolicy } from './policy.js';
 import type { RiskAssessment } from './types.js';
 
@@ -12,7 +14,20 @@ const max = (a: Risk, b: Risk): Risk => (RISKS.indexOf(a) >= RISKS.indexOf(b) ? 
  */
 export { repoRelative };
 
-export function assessRisk(proposal: Proposal, policy: GuardPolicy): RiskAssessment {
+/** What the floor knows of the repo beyond the proposal itself. */
+export interface RiskFacts {
+  /** The planned edits (before and after of each file), when the change applies. */
+  edits?: readonly FileEdit[];
+  /** The files the target's config makes kaizen run (guard/executed.ts). */
+  executed?: readonly ExecutedFile[];
+}
+
+/** A change leaving less than this share of a file's text deletes most of it. */
+export const MOST_OF_A_FILE = 0.5;
+/** ...and only counts when it removes at least this many bytes (a one-line file rewritten is not a deletion). */
+const MIN_DELETED_BYTES = 100;
+
+export function assessRisk(proposal: Proposal, policy: GuardPolicy, facts: RiskFacts = {}): RiskAssessment {
   const { risk } = policy;
   const reasons: string[] = [];
   let floor: Risk = 'low';
@@ -34,7 +49,31 @@ export function assessRisk(proposal: Proposal, policy: GuardPolicy): RiskAssessm
   ];
   const high = picomatch(risk.highPaths, { dot: true, nocase: true });
   const sensitive = paths.filter((p) => high(p));
-  if (sensitive.length) raise('high', `touches ${sensitive.join(', ')} (schema, migration, deploy or CI)`);
+  if (sensitive.length)
+    raise('high', `touches ${sensitive.join(', ')} (schema, migration, build, deploy or CI)`);
+  // Files kaizen itself runs next: the deploy's script, runbooks, signal commands (from the config).
+  const run = new Map((facts.executed ?? []).map((f) => [f.rel.toLowerCase(), f]));
+  for (const p of paths) {
+    const f = run.get(p.toLowerCase());
+    if (f)
+      raise('high', `touches ${p}, which kaizen runs (${f.why}): a person reviews code kaizen would execute`);
+  }
+  const tests = picomatch(risk.testPaths, { dot: true, nocase: true });
+  const testFiles = paths.filter((p) => tests(p));
+  if (testFiles.length)
+    raise(
+      'medium',
+      `touches test files (${testFiles.join(', ')}): tests and checks guard behaviour, and weakening them hides a regression`,
+    );
+  for (const e of facts.edits ?? []) {
+    const before = e.before === null ? 0 : Buffer.byteLength(e.before, 'utf8');
+    const after = Buffer.byteLength(e.after, 'utf8');
+    if (before - after >= MIN_DELETED_BYTES && after < before * MOST_OF_A_FILE)
+      raise(
+        'medium',
+        `deletes most of ${e.rel} (${before - after} of ${before} bytes): removing code or checks needs a person's eye`,
+      );
+  }
   if (paths.length > risk.maxLowFiles) raise('medium', `${paths.length} files`);
 
   const lines = proposal.changes.reduce((n, c) => n + changedLines(c), 0);

@@ -1,7 +1,10 @@
+import type { FileEdit } from '../apply/changes.js';
 import type { TargetConfig } from '../config/schema.js';
 import type { Lesson } from '../propose/context/lesson.js';
 import type { Proposal, Risk } from '../propose/proposal.js';
 import type { Store } from '../store/index.js';
+import type { ExecutedFile } from './executed.js';
+import type { GitRead } from './git-reads.js';
 import type { GuardPolicy } from './policy.js';
 
 export type Decision = 'pass' | 'defer' | 'reject';
@@ -34,8 +37,16 @@ export interface GuardContext {
   now: number;
   timeZone: string;
   protectedPaths: ProtectedPath[];
+  /** kaizen's data folder and config file: if they sit in the repo, git must keep ignoring them. */
+  ownPaths: { dataDir: string; configPath: string };
   /** The lessons in force (shipped and the system's own); the lessons check reads the active ones. */
   lessons: readonly Lesson[];
+  /** The file changes planned against the work tree as it is now, or why they do not apply. */
+  plan: { edits: FileEdit[] } | { error: unknown };
+  /** Work-tree files git reads as configuration or runs (asked of git). */
+  gitReads: readonly GitRead[];
+  /** Work-tree files the target's config makes kaizen run. */
+  executed: readonly ExecutedFile[];
   /** The intervention being guarded, left out of its own counts. */
   interventionId?: string;
   /** A person approved it (from the backlog). */

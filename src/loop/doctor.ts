@@ -1,6 +1,8 @@
 import { createGit } from '../apply/git.js';
 import type { KaizenConfig } from '../config/schema.js';
+import { ignoredBy, isTracked, ownPathsInRepo } from '../guard/ignores.js';
 import { loadPolicy } from '../guard/policy.js';
+import { touches } from '../propose/proposal.js';
 import type { Store } from '../store/index.js';
 import { formatLocal, startOfDay } from '../util/time.js';
 import { ACTIVE_STATES, ROLLBACK_STATES, canTransition, type State } from './states.js';
@@ -56,15 +58,25 @@ export async function runDoctor(deps: {
       }
     }
 
-    // No two active interventions in one area.
+    // No two active interventions in one area, or on one path (the guard's overlap check).
     const active = new Map<string, string[]>();
-    for (const iv of mine.filter((i) => ACTIVE_STATES.includes(i.state)))
+    const onPath = new Map<string, string[]>();
+    for (const iv of mine.filter((i) => ACTIVE_STATES.includes(i.state))) {
       active.set(iv.area, [...(active.get(iv.area) ?? []), iv.id]);
+      for (const key of touches(iv.proposal)) onPath.set(key, [...(onPath.get(key) ?? []), iv.id]);
+    }
     for (const [area, ids] of active) {
       if (ids.length > 1)
         problems.push({
           check: 'one-per-area',
           problem: `area ${area} of ${target.name} has ${ids.length} active interventions: ${ids.join(', ')}`,
+        });
+    }
+    for (const [key, ids] of onPath) {
+      if (ids.length > 1)
+        problems.push({
+          check: 'one-per-path',
+          problem: `${key} of ${target.name} is changed by ${ids.length} active interventions: ${ids.join(', ')}`,
         });
     }
 
@@ -103,6 +115,10 @@ export async function runDoctor(deps: {
     }
   }
 
+  // kaizen's own data folder and config, when they sit in a target repo, are kept out of git:
+  // otherwise they show as uncommitted changes and every apply stops as drift.
+  for (const target of config.targets) problems.push(...ownFilesInRepo(config, target));
+
   // Histories: start at proposed, each step legal and continuing the last, ending at the state.
   for (const iv of all) {
     const history = store.interventions.history(iv.id);
@@ -133,4 +149,27 @@ export async function runDoctor(deps: {
     }
   }
   return { checked: all.length, problems };
+}
+
+function ownFilesInRepo(config: KaizenConfig, target: KaizenConfig['targets'][number]): DoctorProblem[] {
+  const repo = target.repoPath;
+  const own = ownPathsInRepo(repo, { dataDir: config.dataDir, configPath: config.configPath });
+  const data = own.find((p) => p.endsWith('/'));
+  const conf = own.find((p) => !p.endsWith('/'));
+  const ignored = ignoredBy(
+    repo,
+    own.map((p) => p.replace(/\/$/, '')),
+  );
+  const problems: DoctorProblem[] = [];
+  if (data && !ignored.has(data.slice(0, -1)))
+    problems.push({
+      check: 'own-files-ignored',
+      problem: `kaizen's data folder ${data} is inside ${target.name}'s repository and git does not ignore it: every apply would stop as drift; add "${data}" to ${target.name}'s .gitignore`,
+    });
+  if (conf && !ignored.has(conf) && !isTracked(repo, conf))
+    problems.push({
+      check: 'own-files-ignored',
+      problem: `kaizen's config ${conf} is inside ${target.name}'s repository, neither committed nor ignored: every apply would stop as drift; commit it or add it to .gitignore`,
+    });
+  return problems;
 }

@@ -50,6 +50,7 @@ const RevertedData = z.object({
 
 const FrozenData = z.object({
   area: Str,
+  key: Str.optional(),
   interventions: z.array(z.string()).nullish().catch(null),
   since: Num,
   until: Num,
@@ -271,15 +272,20 @@ export function freezeMessage(e: EventRow, ctx: MessageContext): Draft {
   const area = d.area ?? 'unknown';
   const ids = d.interventions ?? [];
   const until = d.until == null ? 'further notice' : formatLocal(d.until, ctx.timeZone);
+  const listed = ids.length ? ` (${[...ids].reverse().join(', ')})` : '';
+  // Frozen by what the changes touched (a path, a runbook action), whatever area they claimed.
+  const what = d.key ? quote(d.key) : `area ${quote(area)}`;
   return {
     kind: 'freeze',
     severity: 'warning',
-    title: `[${e.target ?? '?'}] Area ${quote(area)} frozen until ${until}`,
+    title: `[${e.target ?? '?'}] ${d.key ? quote(d.key) : `Area ${quote(area)}`} frozen until ${until}`,
     summary:
-      `${ids.length || 'Several'} changes in a row in area ${quote(area)} were rolled back or reverted` +
-      (ids.length ? ` (${[...ids].reverse().join(', ')})` : '') +
+      (d.key
+        ? `${ids.length || 'Several'} changes in a row to ${what} were rolled back or reverted${listed}, whatever area they were labelled with`
+        : `${ids.length || 'Several'} changes in a row in ${what} were rolled back or reverted${listed}`) +
       `: kaizen proposes and applies nothing there until ${until}. Look at what they had in common before then.`,
     facts: [
+      ...(d.key ? [{ label: 'Frozen', value: d.key }] : []),
       { label: 'Area', value: area },
       { label: 'Frozen until', value: until },
     ],

@@ -8,6 +8,7 @@ import { makeRedactor } from '../propose/context/redact.js';
 import type { EventRow } from '../store/events.js';
 import type { Intervention } from '../store/interventions.js';
 import { startOfDay } from '../util/time.js';
+import { printable } from '../util/printable.js';
 import { renderBody } from './formats.js';
 import {
   backlogMessage,
@@ -160,7 +161,10 @@ export function createNotifier(rt: Runtime, options: NotifierOptions = {}): Noti
     return ns.get(CURSOR_KEY, Cursor) ?? store.events.lastId(clock.now() - catchUpMs);
   }
 
-  /** Secrets out of every text; the dashboard link is ours and kept as it is. */
+  /**
+   * Secrets out of every text, and control characters shown as escapes (a title or a deploy's output
+   * reaches a chat client and a terminal); the dashboard link is ours and kept as it is.
+   */
   function finish(draft: ReturnType<typeof rollbackMessage>, e: EventRow): Notification {
     const n: Notification = {
       ...draft,
@@ -169,7 +173,7 @@ export function createNotifier(rt: Runtime, options: NotifierOptions = {}): Noti
       eventId: e.id,
       at: e.t,
     };
-    const clean = redactDeep(n, redactText) as Notification;
+    const clean = redactDeep(n, (t) => printable(redactText(t))) as Notification;
     return Notification.parse({ ...clean, link: n.link });
   }
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { Duration } from '../util/duration.js';
 import { repoRelative } from '../util/paths.js';
+import { controlCharacter, printableLine } from '../util/printable.js';
 
 /*
  * A proposal: one concrete change with its hypothesis and a numeric prediction. Every provider
@@ -36,13 +37,26 @@ const Text = (max: number) =>
  * in their messages, so a proposal quoting another commit's SHA in one would turn a later revert of
  * that commit into a no-op.
  */
-const prose = (s: z.ZodString) =>
+const prose = (s: z.ZodString, options: { line?: boolean } = {}) =>
   s
     .refine((t) => !t.includes('\u0000'), 'a NUL byte is not allowed')
+    .superRefine((t, ctx) => {
+      // Terminal escapes, carriage returns, C1 and bidi controls would reach the operator's
+      // terminal, chat and git log as commands to the terminal, not as text.
+      const bad = controlCharacter(t, options.line);
+      if (bad)
+        ctx.addIssue({
+          code: 'custom',
+          message: `contains the control character ${printableLine(bad.char)} at position ${bad.at}: text that could rewrite an operator's terminal is refused${options.line ? ' (this field is one line)' : ''}`,
+        });
+    })
     .refine(
       (t) => !/kaizen-(intervention|revert-of)\s*:/i.test(t),
       'must not contain a kaizen commit trailer ("Kaizen-Intervention:" or "Kaizen-Revert-Of:")',
     );
+
+/** A lesson id as a proposal cites it: one line, no control characters. */
+const LessonRef = prose(z.string().max(64), { line: true });
 
 export const EditChange = z.strictObject({
   kind: z.literal('edit'),
@@ -134,7 +148,7 @@ export type Risk = z.infer<typeof Risk>;
 
 export const Proposal = z
   .strictObject({
-    title: prose(z.string().min(1).max(200)),
+    title: prose(z.string().min(1).max(200), { line: true }),
     area: AreaName,
     kind: ChangeKind,
     changes: z
@@ -150,13 +164,13 @@ export const Proposal = z
     rollback: prose(z.string().max(1000)).default(''),
     /** The backup step taken before a change that touches a schema or data migration. */
     backup: prose(z.string().max(1000)).optional(),
-    citesLessons: z.array(z.string().max(64)).max(50).default([]),
+    citesLessons: z.array(LessonRef).max(50).default([]),
     arguesAgainst: z
-      .array(z.strictObject({ lesson: z.string().max(64), why: z.string().min(1).max(2000) }))
+      .array(z.strictObject({ lesson: LessonRef, why: prose(z.string().min(1).max(2000)) }))
       .max(50)
       .default([]),
     /** What prompted it: an alert, a schedule, a person. */
-    trigger: prose(z.string().max(500)).optional(),
+    trigger: prose(z.string().max(500), { line: true }).optional(),
   })
   .superRefine((p, ctx) => {
     p.changes.forEach((c, i) => {
@@ -194,6 +208,18 @@ export function fingerprint(p: Pick<Proposal, 'kind' | 'changes'>): string {
   // The area is left out on purpose: it is the proposer's own label, and the same change under
   // another area name is still the same change.
   return createHash('sha256').update(`${p.kind}\n${canonical}`).digest('hex').slice(0, 16);
+}
+
+/**
+ * What a proposal touches, whatever it calls itself: the repo-relative path of every file it
+ * changes, and `runbook:<action>` for an action. Freezes and canaries key on these as well as on the
+ * area, which is only the proposer's label.
+ */
+export function touches(p: Pick<Proposal, 'changes'>): string[] {
+  const keys = p.changes.map((c) =>
+    c.kind === 'runbook' ? `runbook:${c.action}` : repoRelative(c.path).replace(/\/+$/, ''),
+  );
+  return [...new Set(keys)];
 }
 
 /** JSON with object keys sorted at every depth, so equal values give equal text. */

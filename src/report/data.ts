@@ -167,6 +167,7 @@ export interface WeeklyData {
 
 const FrozenEvent = z.object({
   area: z.string(),
+  key: z.string().optional(),
   since: z.number(),
   until: z.number(),
   interventions: z.array(z.string()).default([]),
@@ -395,7 +396,7 @@ function frozenAreas(deps: ReportDeps, week: IsoWeek, until: number): WeeklyData
   for (const e of deps.store.events.list({ kind: 'area_frozen', limit: ALL }).reverse()) {
     const data = FrozenEvent.safeParse(e.data);
     if (!data.success || e.t >= until || data.data.until <= week.start) continue;
-    const key = `${e.target ?? ''}\u0000${data.data.area}\u0000${data.data.since}`;
+    const key = `${e.target ?? ''}\u0000${data.data.area}\u0000${data.data.key ?? ''}\u0000${data.data.since}`;
     if (seen.has(key)) continue;
     seen.add(key);
     out.push({ target: e.target ?? '', ...data.data, stillFrozen: data.data.until > until });

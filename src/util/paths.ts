@@ -1,3 +1,4 @@
+import { existsSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -7,4 +8,15 @@ import path from 'node:path';
  */
 export function repoRelative(p: string): string {
   return path.posix.normalize(p.replace(/\\/g, '/'));
+}
+
+/** The real path of the deepest existing ancestor of `p`, with the rest appended: where `p` is or would be. */
+export function realish(p: string): string {
+  let head = path.resolve(p);
+  const tail: string[] = [];
+  while (!existsSync(head) && path.dirname(head) !== head) {
+    tail.unshift(path.basename(head));
+    head = path.dirname(head);
+  }
+  return path.join(realpathSync(head), ...tail);
 }

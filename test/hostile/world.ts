@@ -27,11 +27,15 @@ import { tempDir } from '../helpers/temp.js';
  *   all inside the repo.
  * - self-lax: as self, but the policy drops every blocked path except .git/**, and the data folder is
  *   the default .kaizen/: kaizen's own files must stay protected anyway.
+ * - git-config: as main, with a .git/config that includes tracked files (conf/git.inc, which names
+ *   tools/ship.sh in an alias and includes conf/nested.inc; conf/release.inc on a condition), a hooks
+ *   folder in the work tree (githooks/), a .gitattributes, a runbook whose script is in the repo
+ *   (ops/restart.sh), and a canary that covers config.json only.
  * - live*: test/helpers/target.ts's targetFixture (deploy script and real health server), for the
  *   cases that need real applies and rollbacks first.
  */
 
-export type StaticWorldKind = 'main' | 'blocked-kinds' | 'self' | 'self-lax';
+export type StaticWorldKind = 'main' | 'blocked-kinds' | 'self' | 'self-lax' | 'git-config';
 export type LiveWorldKind = 'live' | 'live-budget';
 export type WorldKind = StaticWorldKind | LiveWorldKind;
 
@@ -70,6 +74,27 @@ const HOSTILE_FILES: Record<string, string | Buffer> = {
     'on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm test\n',
   'blob.bin': Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x0a]),
   'latin1.txt': Buffer.from('caf\xe9 cr\xe8me\n', 'latin1'),
+  'test/app.test.js':
+    "import { greeting } from '../src/app.js';\nif (greeting !== 'hello') throw new Error('greeting');\n",
+  'src/checks.js':
+    '// Refuses a request without a tenant, an oversized body, or a bad signature.\n' +
+    "export function check(req) {\n  if (!req.tenant) throw new Error('no tenant');\n" +
+    "  if (req.body.length > 1e6) throw new Error('too large');\n" +
+    "  if (!verify(req.signature)) throw new Error('bad signature');\n  return true;\n}\n",
+  'bomb.yaml':
+    'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n' +
+    'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n' +
+    'e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\nsize: 1\n',
+};
+
+/** What the git-config world adds: work-tree files git reads, through its .git/config. */
+const GIT_CONFIG_FILES: Record<string, string> = {
+  'conf/git.inc': '[alias]\n\tship = !./tools/ship.sh\n[include]\n\tpath = nested.inc\n',
+  'conf/nested.inc': '[core]\n\tautocrlf = false\n',
+  'tools/ship.sh': '#!/bin/sh\necho shipping\n',
+  'githooks/README': 'hooks live here\n',
+  '.gitattributes': '*.png binary\n',
+  'ops/restart.sh': '#!/bin/sh\nexit 0\n',
 };
 
 const SIGNALS = [
@@ -151,7 +176,11 @@ function template(kind: StaticWorldKind): string {
   git(repo, 'init', '-q', '--template=', '-b', 'main');
   git(repo, 'config', 'gc.auto', '0');
   git(repo, 'config', 'commit.gpgsign', 'false');
-  writeFiles(repo, { ...FIXTURE_FILES, ...HOSTILE_FILES });
+  writeFiles(repo, {
+    ...FIXTURE_FILES,
+    ...HOSTILE_FILES,
+    ...(kind === 'git-config' ? GIT_CONFIG_FILES : {}),
+  });
   fs.symlinkSync('../outside/secret.txt', path.join(repo, 'escape'));
   fs.symlinkSync('../outside', path.join(repo, 'linkdir'));
   fs.symlinkSync('/etc/passwd', path.join(repo, 'etc-passwd'));
@@ -167,14 +196,28 @@ function template(kind: StaticWorldKind): string {
     });
   } else {
     // The data folder is base/data, beside root: nothing under root may change.
-    const policy = kind === 'blocked-kinds' ? { blockedKinds: ['write'] } : {};
+    const policy =
+      kind === 'blocked-kinds'
+        ? { blockedKinds: ['write'] }
+        : kind === 'git-config'
+          ? { canaryAreas: [{ area: 'cache', paths: ['config.json'] }] }
+          : {};
+    const runbooks =
+      kind === 'git-config'
+        ? { restart: { command: ['sh', 'ops/restart.sh'], inverse: [process.execPath, '-e', ''] } }
+        : undefined;
     writeFiles(path.join(root, 'kaizen'), {
       'policy.yaml': stringify(policy),
-      'kaizen.yaml': stringify(config('../repo', '../../data', 'policy.yaml')),
+      'kaizen.yaml': stringify(config('../repo', '../../data', 'policy.yaml', runbooks)),
     });
   }
   git(repo, 'add', '-A');
   git(repo, 'commit', '-q', '-m', 'initial');
+  if (kind === 'git-config') {
+    git(repo, 'config', 'include.path', '../conf/git.inc');
+    git(repo, 'config', 'includeIf.onbranch:release.path', '../conf/release.inc');
+    git(repo, 'config', 'core.hooksPath', 'githooks');
+  }
 
   // A nested repository (an embedded clone, say): not part of the target, so never changed.
   writeFiles(path.join(repo, 'vendor/lib'), { 'index.js': 'module.exports = 1;\n' });
@@ -216,7 +259,12 @@ function staticWorld(kind: StaticWorldKind, base: string): World {
   };
 }
 
-function config(repo: string, dataDir: string, policy: string): Record<string, unknown> {
+function config(
+  repo: string,
+  dataDir: string,
+  policy: string,
+  runbooks?: Record<string, unknown>,
+): Record<string, unknown> {
   return {
     dataDir,
     guard: { policy },
@@ -227,7 +275,9 @@ function config(repo: string, dataDir: string, policy: string): Record<string, u
       remote: 'origin',
       deploy: { command: [process.execPath, 'deploy.js'], timeout: '30s', stabilisation: '0s' },
       // Allow-listed, and harmless should anything ever run it.
-      runbooks: { restart: { command: [process.execPath, '-e', ''], inverse: [process.execPath, '-e', ''] } },
+      runbooks: runbooks ?? {
+        restart: { command: [process.execPath, '-e', ''], inverse: [process.execPath, '-e', ''] },
+      },
     },
     signals: SIGNALS,
   };

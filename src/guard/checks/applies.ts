@@ -1,5 +1,5 @@
-import { ChangeError, planChanges } from '../../apply/changes.js';
-import type { Change } from '../../propose/proposal.js';
+import { ChangeError } from '../../apply/changes.js';
+import { PathEscapeError } from '../../apply/workspace.js';
 import type { GuardCheck } from '../types.js';
 
 /** The changes apply cleanly to the repo as it is now: search text found once, files parse. */
@@ -8,16 +8,18 @@ export const appliesCheck: GuardCheck = {
   describe:
     'the changes apply cleanly to the current work tree (edit search text found exactly once, config files parse)',
   check(ctx) {
-    const fileChanges = ctx.proposal.changes.filter(
-      (c): c is Exclude<Change, { kind: 'runbook' }> => c.kind !== 'runbook',
-    );
-    if (fileChanges.length === 0) return { decision: 'pass', reason: 'no file changes' };
-    try {
-      const edits = planChanges(ctx.target.repoPath, fileChanges);
-      return { decision: 'pass', reason: `applies cleanly to ${edits.length} file(s)` };
-    } catch (err) {
-      if (err instanceof ChangeError) return { decision: 'reject', reason: err.message };
-      throw err;
+    if ('edits' in ctx.plan) {
+      if (ctx.plan.edits.length === 0) return { decision: 'pass', reason: 'no file changes' };
+      return { decision: 'pass', reason: `applies cleanly to ${ctx.plan.edits.length} file(s)` };
     }
+    const err = ctx.plan.error;
+    if (err instanceof ChangeError || err instanceof PathEscapeError)
+      return { decision: 'reject', reason: err.message };
+    // Anything else (a YAML file built to exhaust the parser, an unreadable file) is not a change
+    // kaizen can apply either: refused with what went wrong, never a crash.
+    return {
+      decision: 'reject',
+      reason: `the change cannot be planned: ${err instanceof Error ? err.message : String(err)}`,
+    };
   },
 };

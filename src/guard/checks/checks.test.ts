@@ -14,9 +14,8 @@ import type { State } from '../../loop/states.js';
 import { CHANGE_KINDS, Proposal, fingerprint, type ChangeKind } from '../../propose/proposal.js';
 import { openStore, type Store } from '../../store/index.js';
 import type { Intervention } from '../../store/interventions.js';
-import { protectedPaths } from '../gate.js';
+import { guardContext } from '../gate.js';
 import { loadPolicy, type GuardPolicy } from '../policy.js';
-import { assessRisk } from '../risk.js';
 import type { GuardCheck, GuardContext } from '../types.js';
 import { appliesCheck } from './applies.js';
 import { approvalCheck } from './approval.js';
@@ -30,6 +29,8 @@ import { Lesson } from '../../propose/context/lesson.js';
 import { freezeCheck } from './freeze.js';
 import { kindCheck } from './kind.js';
 import { pathCheck } from './path.js';
+import { gitCheck } from './git.js';
+import { overlapCheck } from './overlap.js';
 import { rollbackCheck } from './rollback.js';
 
 const NOW = Date.UTC(2026, 0, 5, 12, 0, 0);
@@ -99,18 +100,12 @@ function ctx(e: Env, input: Record<string, unknown> = {}, extra: Partial<GuardCo
   const p = Proposal.parse(proposal(input));
   const policy = extra.policy ?? e.policy;
   return {
-    proposal: p,
-    fingerprint: fingerprint(p),
-    risk: assessRisk(p, policy),
-    target: e.target,
-    policy,
-    store: e.store,
-    now: NOW,
-    timeZone: e.config.timeZone,
-    protectedPaths: protectedPaths(e.config, e.target),
-    lessons: [],
+    ...guardContext(
+      { store: e.store, now: NOW },
+      { proposal: p, target: e.target, config: e.config, policy, lessons: [] },
+    ),
     ...extra,
-  } as GuardContext;
+  };
 }
 
 /** An intervention created at `at` and walked through `states`, each step at `at`. */
@@ -417,6 +412,129 @@ describe('rollback check', () => {
       reject(
         'db/migrations/7.sql is a schema or data migration: git revert does not undo data, so the proposal must name a backup step (backup)',
       ),
+    );
+  });
+});
+
+describe('git check', () => {
+  it('refuses a path git ignores, naming the rule: kaizen could not commit it', () => {
+    const e = gitEnv();
+    writeFileSync(path.join(e.repo, '.gitignore'), '# build output\nbuild/\n*.log\n');
+
+    expect(run(gitCheck, ctx(e, writeOf('build/app.js')))).toEqual(
+      reject(
+        'build/app.js is ignored by git (.gitignore:2: build/): kaizen could not commit it, and a change it cannot commit is not one it can undo',
+      ),
+    );
+    expect(run(gitCheck, ctx(e, editOf('src/app.js', 'hello', 'hi')))).toEqual(
+      pass('git commits it as written and runs nothing new'),
+    );
+  });
+
+  it.each([
+    ['adds a filter driver', '*.png binary\n', '*.png binary\n*.js filter=evil\n', '"*.js filter=evil"'],
+    [
+      'adds a diff driver through a macro',
+      '',
+      '[attr]sneaky diff=run\n*.md sneaky\n',
+      '"[attr]sneaky diff=run"',
+    ],
+    ['changes a merge driver', '*.lock merge=ours\n', '*.lock merge=theirs\n', '"*.lock merge=theirs"'],
+    ['removes a filter (lfs)', '*.bin filter=lfs diff=lfs\n', '', undefined],
+  ])('refuses a .gitattributes change that %s', (_name, before, after, added) => {
+    const e = gitEnv();
+    writeFileSync(path.join(e.repo, '.gitattributes'), before);
+    const verdict = run(gitCheck, ctx(e, writeOf('.gitattributes', after)));
+
+    expect(verdict.decision).toBe('reject');
+    expect(verdict.reason).toMatch(
+      new RegExp(
+        `^\\.gitattributes: the change ${added ? `adds ${added.replace(/[[\]*.]/g, '\\$&')}` : 'removes '}.*; attributes choose the filter, diff and merge drivers git runs as commands, so kaizen does not change them$`,
+      ),
+    );
+  });
+
+  it('lets a .gitattributes change through that names no driver', () => {
+    const e = gitEnv();
+    writeFileSync(path.join(e.repo, '.gitattributes'), '*.js filter=lfs\n');
+
+    expect(run(gitCheck, ctx(e, writeOf('.gitattributes', '*.js   filter=lfs\n*.png binary\n')))).toEqual(
+      pass('git commits it as written and runs nothing new'),
+    );
+  });
+
+  it('refuses a .gitignore change that would un-ignore kaizen’s data folder or config in the repo', () => {
+    const repo = gitRepo({ ...FILES, '.gitignore': 'node_modules/\n.kaizen/\nkaizen.yaml\n' });
+    const config = writeConfig({ dataDir: '.kaizen', target: { name: 'app', repo: '.' } }, repo);
+    const e = env({ config });
+
+    const dropData = run(gitCheck, ctx(e, writeOf('.gitignore', 'node_modules/\nkaizen.yaml\n')));
+    const negate = run(gitCheck, ctx(e, writeOf('sub/.gitignore', 'x\n')));
+    const both = run(gitCheck, ctx(e, writeOf('.gitignore', 'node_modules/\n')));
+    const harmless = run(
+      gitCheck,
+      ctx(e, writeOf('.gitignore', 'node_modules/\n.kaizen/\nkaizen.yaml\ndist/\n')),
+    );
+
+    expect(dropData).toEqual(
+      reject(
+        "the change would stop git ignoring kaizen's own .kaizen/: they would show as uncommitted changes and every later apply would stop as drift",
+      ),
+    );
+    expect(negate.decision).toBe('pass');
+    expect(both.reason).toContain("kaizen's own .kaizen/ and kaizen.yaml");
+    expect(harmless).toEqual(pass('git commits it as written and runs nothing new'));
+  });
+
+  it('refuses a negation in a nested .gitignore on the way to kaizen’s data folder', () => {
+    const repo = gitRepo({ ...FILES, '.gitignore': 'state/\n' });
+    const config = writeConfig({ dataDir: 'ops/state', target: { name: 'app', repo: '.' } }, repo);
+    const e = env({ config });
+
+    const verdict = run(gitCheck, ctx(e, writeOf('ops/.gitignore', '!state/\n')));
+
+    expect(verdict.reason).toContain("kaizen's own ops/state/");
+  });
+});
+
+describe('overlap check', () => {
+  it('waits while another change in the same area is applying or awaiting its verdict', () => {
+    const e = env();
+    const busy = seed(e, NOW - HOUR, ['applying', 'applied'], { area: 'cache', ...setCache(5) });
+
+    const verdict = run(overlapCheck, ctx(e, { area: 'cache', ...editOf('src/app.js', 'hello', 'hi') }));
+
+    expect(verdict).toEqual(
+      defer(
+        `area cache already has ${busy.id} applied and awaiting its verdict: two changes at once in one place could not be told apart, so this one waits until ${busy.id} is judged`,
+      ),
+    );
+  });
+
+  it('waits while another change touches the same path, whatever its area', () => {
+    const e = env();
+    const busy = seed(e, NOW - HOUR, ['applying'], { area: 'perf', ...setCache(5) });
+
+    const verdict = run(overlapCheck, ctx(e, { area: 'cache', ...setCache(9) }));
+
+    expect(verdict).toEqual(
+      defer(
+        `config.json already has ${busy.id} being applied: two changes at once in one place could not be told apart, so this one waits until ${busy.id} is judged`,
+      ),
+    );
+  });
+
+  it('passes when the others are elsewhere or finished, and leaves the guarded one out', () => {
+    const e = env();
+    seed(e, NOW - 2 * HOUR, APPLIED, setCache(1));
+    seed(e, NOW - HOUR, ['applying', 'applied'], {
+      area: 'perf',
+      changes: [{ kind: 'config_set', path: 'app/settings.yaml', key: 'w', value: 1 }],
+    });
+    const self = seed(e, NOW, ['applying'], setCache(3));
+
+    expect(run(overlapCheck, ctx(e, setCache(3), { interventionId: self.id }))).toEqual(
+      pass('nothing else is changing the same area or paths'),
     );
   });
 });
@@ -748,8 +866,33 @@ describe('freeze check', () => {
     expect(run(freezeCheck, ctx(e)).decision).toBe('defer');
   });
 
+  it('freezes a path after three rollbacks of changes to it, whatever area each was labelled with', () => {
+    const e = env();
+    seed(e, T, ROLLED_BACK, { area: 'crashy' });
+    seed(e, T + MIN, ROLLED_BACK, { area: 'crashy-two' });
+    seed(e, T + 2 * MIN, REVERTED, { area: 'fresh-name' });
+
+    const verdict = run(freezeCheck, ctx(e, { area: 'yet-another' }));
+
+    expect(verdict).toEqual(
+      defer(
+        'config.json is frozen until 2026-01-06 09:02 UTC after 3 consecutive rollbacks of changes to it (K0003, K0002, K0001), whatever area they were labelled with',
+      ),
+    );
+    // Another file in the same made-up area is not frozen by it.
+    const other = {
+      area: 'yet-another',
+      changes: [{ kind: 'config_set', path: 'app/settings.yaml', key: 'w', value: 1 }],
+    };
+    expect(run(freezeCheck, ctx(e, other))).toEqual(pass('area yet-another is not frozen'));
+  });
+
   it.each([
-    ['another area', { area: 'db' }, 'app'],
+    [
+      'another area, on another file',
+      { area: 'db', changes: [{ kind: 'config_set', path: 'app/settings.yaml', key: 'w', value: 1 }] },
+      'app',
+    ],
     ['another target', {}, 'other'],
   ])('rollbacks in %s do not count', (_name, input, target) => {
     const e = env();
@@ -775,16 +918,31 @@ describe('freeze check', () => {
 });
 
 describe('canary check', () => {
-  const withCanary = (e: Env) => ({ ...e.policy, canaryAreas: ['cache'] });
+  type Canaries = (string | { area: string; paths: string[] })[];
+  const canaries = (e: Env, areas: Canaries) => ({
+    ...e.policy,
+    canaryAreas: areas.map((a) => (typeof a === 'string' ? { area: a } : a)),
+  });
+  const CACHE: Canaries = [{ area: 'cache', paths: ['config.json', 'cache/**'] }];
 
-  it.each<[string, Record<string, unknown>, boolean, ReturnType<typeof pass>]>([
-    ['low risk anywhere', { area: 'perf' }, false, pass('low risk: no canary needed')],
-    ['medium risk in a canary area', { risk: 'medium' }, true, pass('medium risk; area cache has a canary')],
-    ['high risk in a canary area', { risk: 'high' }, true, pass('high risk; area cache has a canary')],
+  it.each<[string, Record<string, unknown>, Canaries, ReturnType<typeof pass>]>([
+    ['low risk anywhere', { area: 'perf' }, [], pass('low risk: no canary needed')],
+    [
+      'medium risk, its file behind the area’s canary',
+      { risk: 'medium' },
+      CACHE,
+      pass("medium risk; config.json is behind area cache's canary"),
+    ],
+    [
+      'high risk, its file behind the area’s canary',
+      { risk: 'high' },
+      CACHE,
+      pass("high risk; config.json is behind area cache's canary"),
+    ],
     [
       'medium risk as proposed, no canary',
       { risk: 'medium' },
-      false,
+      [],
       defer(
         'blocked on missing canary: medium risk (as proposed) and area cache has no canary (canaryAreas)',
       ),
@@ -792,20 +950,57 @@ describe('canary check', () => {
     [
       'medium risk by its kind, in an area without canary',
       { ...writeOf('docs/new.md'), area: 'perf' },
-      true,
+      CACHE,
       defer('blocked on missing canary: medium risk (kind write) and area perf has no canary (canaryAreas)'),
     ],
     [
       'high risk for several reasons',
       { ...writeOf('db/migrations/1.sql'), backup: 'dump' },
-      false,
+      [],
       defer(
-        'blocked on missing canary: high risk (kind write; touches db/migrations/1.sql (schema, migration, deploy or CI)) and area cache has no canary (canaryAreas)',
+        'blocked on missing canary: high risk (kind write; touches db/migrations/1.sql (schema, migration, build, deploy or CI)) and area cache has no canary (canaryAreas)',
       ),
     ],
-  ])('%s', (_name, input, canary, verdict) => {
+    [
+      'service code labelled as the canary area: the label does not put it behind the canary',
+      { ...editOf('src/app.js', 'hello', 'hi'), risk: 'medium' },
+      CACHE,
+      defer(
+        "blocked on missing canary: medium risk (as proposed); src/app.js is not behind area cache's canary (its paths: config.json, cache/**)",
+      ),
+    ],
+    [
+      'one file behind the canary and one not',
+      {
+        kind: 'config_set',
+        risk: 'medium',
+        changes: [
+          { kind: 'config_set', path: 'config.json', key: 'a', value: 1 },
+          { kind: 'config_set', path: 'app/settings.yaml', key: 'b', value: 2 },
+        ],
+      },
+      CACHE,
+      defer(
+        "blocked on missing canary: medium risk (as proposed); app/settings.yaml is not behind area cache's canary (its paths: config.json, cache/**)",
+      ),
+    ],
+    [
+      'a canary named without paths covers no file',
+      { risk: 'medium' },
+      ['cache'],
+      defer(
+        "blocked on missing canary: medium risk (as proposed); area cache's canary declares no paths, so nothing shows that config.json deploys through it (give it paths: canaryAreas: [{ area: cache, paths: [...] }])",
+      ),
+    ],
+    [
+      'a runbook in an area named as a canary',
+      { area: 'cache', kind: 'runbook', changes: [{ kind: 'runbook', action: 'restart' }] },
+      ['cache'],
+      pass('medium risk; area cache has a canary'),
+    ],
+  ])('%s', (_name, input, areas, verdict) => {
     const e = env();
-    expect(run(canaryCheck, ctx(e, input, canary ? { policy: withCanary(e) } : {}))).toEqual(verdict);
+    expect(run(canaryCheck, ctx(e, input, { policy: canaries(e, areas) }))).toEqual(verdict);
   });
 });
 

@@ -60,6 +60,7 @@ describe('the check registry', () => {
       'kind',
       'rollback',
       'applies',
+      'git',
       'lessons',
       'repeat',
       'dedup',
@@ -68,6 +69,7 @@ describe('the check registry', () => {
       'approval',
       'budget',
       'concurrency',
+      'overlap',
     ]);
   });
 });

@@ -1,14 +1,15 @@
-import { existsSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { PathEscapeError, resolveInRepo } from '../../apply/workspace.js';
+import { realish } from '../../util/paths.js';
+import { gitReadOf } from '../git-reads.js';
 import type { GuardCheck } from '../types.js';
 
 /** Every touched path stays inside the repo and matches no blocked pattern or protected path. */
 export const pathCheck: GuardCheck = {
   id: 'path',
   describe:
-    'every touched path stays inside the repo (symlinks resolved) and is neither blocked nor kaizen’s own',
+    'every touched path stays inside the repo (symlinks resolved) and is neither blocked, nor kaizen’s own, nor read by git as configuration',
   check(ctx) {
     const matchers = ctx.policy.blockedPaths.map((glob) => ({
       glob,
@@ -30,6 +31,13 @@ export const pathCheck: GuardCheck = {
           reason: `${resolved.rel} matches the blocked pattern "${blocked.glob}"`,
         };
       }
+      const read = gitReadOf(ctx.gitReads, resolved.rel);
+      if (read) {
+        return {
+          decision: 'reject',
+          reason: `${resolved.rel} is read by git itself: ${read.why}; a change there could make git run a command on kaizen's host, so kaizen never changes it`,
+        };
+      }
       const real = realish(resolved.abs);
       for (const p of ctx.protectedPaths) {
         const prot = realish(p.path);
@@ -41,14 +49,3 @@ export const pathCheck: GuardCheck = {
     return { decision: 'pass', reason: 'all paths inside the repo and allowed' };
   },
 };
-
-/** The real path of the deepest existing ancestor, with the rest appended. */
-function realish(p: string): string {
-  let head = path.resolve(p);
-  const tail: string[] = [];
-  while (!existsSync(head) && path.dirname(head) !== head) {
-    tail.unshift(path.basename(head));
-    head = path.dirname(head);
-  }
-  return path.join(realpathSync(head), ...tail);
-}
