@@ -293,16 +293,16 @@ describe('runScans', () => {
     const whole = scanRepo(dir, [{ lesson: 'L1', pattern: 'hit', files: '*.txt' }], {
       blockedGlobs: [],
       clock: slowClock,
-      maxScanMs: 2500,
+      maxScanMs: 5500,
       maxFindings: 1000,
     });
 
     expect(whole.truncated).toBe(true);
     expect(whole.findings.every((f) => f.file === 'a.txt')).toBe(true);
-    expect(whole.notes).toHaveLength(1);
-    expect(whole.notes[0]).toMatch(
-      /^stopped after 2500 ms \(the scan's time budget\) .*: findings until then are kept$/,
-    );
+    expect(whole.findings.length).toBeGreaterThan(0);
+    expect(whole.notes).toEqual([
+      "stopped after 5500 ms (the scan's time budget) in a.txt: findings until then are kept",
+    ]);
   });
 
   it('does not read any file when no scan names it', () => {

@@ -176,6 +176,8 @@ export function scanRepo(repoPath: string, scans: readonly ScanRule[], opts: Sca
         notes.push(`stopped after ${MAX_WALK} directory entries`);
         break walk;
       }
+      // Globs are bounded (scan-rule.ts), not linear: a look at the budget for every path matched.
+      if (timeUp('while listing files')) break walk;
       const rel = dir ? `${dir}/${entry.name}` : entry.name;
       if (entry.isSymbolicLink() || isBlocked(rel)) continue;
       if (entry.isDirectory()) {
