@@ -639,6 +639,16 @@ describe('the exchange commands say what to do', () => {
     );
   });
 
+  it('sync --help documents what is refused and the exit code 65 a refusal gives', async () => {
+    const r = await runCli('lessons', 'sync', '--help');
+
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('older than the newest version of that lesson\nseen from its signer (a replay)');
+    expect(r.out).toContain(
+      'Exit codes: 0 everything on the branch was taken in or unchanged; 14 at least one envelope\nwas refused',
+    );
+  });
+
   it('sync needs exchange.repo', async () => {
     const a = await instance('alpha', undefined);
 
