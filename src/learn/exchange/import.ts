@@ -108,7 +108,7 @@ export function importFromBranch(
       });
     }
   };
-  /** Apply the replay rule to a version whose signature verified; remember it when it passes. */
+  /** Apply the replay rule to a version whose signature verified: true when it refused it (and said why). */
   const versionRefused = (id: string, peer: string, version: number, digest: string): boolean => {
     const verdict = judgeVersion({ version, digest }, store.exchange.seen(peer, id));
     if (!verdict.ok) {
