@@ -35,6 +35,7 @@ export type ErrorCode =
   | 'KEY_MISSING'
   | 'SIGNATURE_INVALID'
   | 'SYNC_FAILED'
+  | 'LESSONS_REFUSED'
   | 'DISTILL_FAILED'
   | 'REPORT_FAILED'
   | 'REDIS_UNAVAILABLE';
@@ -119,6 +120,18 @@ export class RedisUnavailableError extends KaizenError {
 }
 
 /**
+ * `kaizen lessons sync` refused at least one envelope on the shared branch (tampered, unsigned,
+ * untrusted, a replayed older version…). The sync itself did its work: what verified was imported
+ * and the reasons were printed; this only makes the exit code (EXIT.refused) tell a cron job that
+ * the branch holds something this system does not accept (issue 18).
+ */
+export class LessonsRefusedError extends KaizenError {
+  constructor(message: string) {
+    super('LESSONS_REFUSED', message);
+  }
+}
+
+/**
  * kaizen's exit codes, the one table (README "Exit codes" repeats it and a test keeps the two
  * equal). Outcomes a script must tell apart have codes of their own; 70 is only for kaizen's own
  * bugs. The rest follow sysexits.h.
@@ -193,6 +206,7 @@ const EXIT_BY_CODE: Record<ErrorCode, ExitCode> = {
   KEY_MISSING: EXIT.config,
   SIGNATURE_INVALID: EXIT.dataInvalid,
   SYNC_FAILED: EXIT.unavailable,
+  LESSONS_REFUSED: EXIT.refused,
   DISTILL_FAILED: EXIT.unavailable,
   REPORT_FAILED: EXIT.ioError,
   REDIS_UNAVAILABLE: EXIT.unavailable,

@@ -322,6 +322,44 @@ describe('the distiller with a model', () => {
     ]);
   });
 
+  it('refuses a scan rule the linear-time engine cannot run, tells the model why, and keeps the rule it answers with instead (issue 18)', async () => {
+    const llm = await startFakeLlm();
+    llms.push(llm);
+    const s = await scene({
+      proposer: { provider: 'anthropic', baseUrl: llm.url, models: { distill: 'claude-cheap' } },
+    });
+    const k1 = await s.finish('rolled_back', { title: 'Shrink the pool', area: 'pool' });
+    const draft = (scan: Record<string, string>) => ({
+      lessons: [
+        {
+          scope: 'pool',
+          when: 'a client calls the pool service without a timeout',
+          prefer: 'give every call to the pool service a timeout',
+          because: 'a silent pool service blocked every worker',
+          falsifiable: 'true iff no worker blocks on the pool service for more than 2 x the timeout',
+          evidence: [k1],
+          scan,
+        },
+      ],
+      retirements: [],
+    });
+    llm.queue(
+      reply.tool(draft({ pattern: 'pool\\.get\\((?!.*timeout)', files: '**/*.py' })),
+      reply.tool(draft({ pattern: 'pool\\.get\\(', unless: '\\btimeout\\b', files: '**/*.py' })),
+    );
+
+    await distill({ ...s.rt, env: { ANTHROPIC_API_KEY: 'sk-ant-test' } });
+
+    expect(llm.requests).toHaveLength(2);
+    expect(JSON.stringify(llm.requests[1]!.body)).toContain(
+      `lessons[0].scan.pattern: the pattern uses a lookahead \\"(?!\\" at character 12, which kaizen's linear-time regex engine (RE2) does not support`,
+    );
+    const written = loadLessons(s.rt.config).lessons.filter((l) => l.source === 'distilled' && l.scan);
+    expect(written.map((l) => l.scan)).toEqual([
+      { pattern: 'pool\\.get\\(', unless: '\\btimeout\\b', files: '**/*.py' },
+    ]);
+  });
+
   it('keeps the deterministic lessons when the model answers invalidly twice, and says so', async () => {
     const llm = await startFakeLlm();
     llms.push(llm);

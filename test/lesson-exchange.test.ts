@@ -1,11 +1,19 @@
 import { execFileSync } from 'node:child_process';
+import { sign } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { compose } from '../src/compose.js';
 import { loadConfig } from '../src/config/load.js';
-import { sealLesson } from '../src/learn/exchange/envelope.js';
+import {
+  canonicalJson,
+  contentBytes,
+  ENVELOPE_FORMAT,
+  LEGACY_FORMAT,
+  sealLesson,
+  signedBytes,
+} from '../src/learn/exchange/envelope.js';
 import { generateSigningKey, loadSigningKey } from '../src/learn/exchange/keys.js';
 import { loadLessons } from '../src/learn/lesson-files.js';
 import { Lesson } from '../src/propose/context/lesson.js';
@@ -117,11 +125,18 @@ interface SyncJson {
   unchanged: number;
 }
 
+/** What `lessons sync` says on stderr when it refused `n` envelopes (it then exits 14). */
+const refusedLine = (n: number, json = false) =>
+  `kaizen: refused ${n} envelope${n === 1 ? '' : 's'} on the shared branch (${json ? 'see "outcomes"' : 'the reasons are above'}); nothing refused was written, what verified was imported\n`;
+
+/** `lessons sync --json`: exit 0 when nothing was refused, 14 (and a line saying so) when anything was. */
 async function syncJson(inst: Instance): Promise<SyncJson> {
   const r = await runCli('lessons', 'sync', '--config', inst.config, '--json');
-  expect(r.err).toBe('');
-  expect(r.code).toBe(0);
-  return JSON.parse(r.out) as SyncJson;
+  const json = JSON.parse(r.out) as SyncJson;
+  const refused = json.outcomes.filter((o) => o.outcome === 'refused').length;
+  expect(r.err).toBe(refused === 0 ? '' : refusedLine(refused, true));
+  expect(r.code).toBe(refused === 0 ? 0 : 14);
+  return json;
 }
 
 function ledger(inst: Instance, direction: ExchangeEntry['direction']): ExchangeEntry[] {
@@ -188,7 +203,12 @@ describe('cross-system lessons over a shared git branch', () => {
       );
     });
     const tampered = await runCli('lessons', 'sync', '--config', b.config);
-    expect(tampered.code).toBe(0);
+    // Refusals have their own exit code, so that a cron job notices; what was said is still printed.
+    expect(tampered.code).toBe(14);
+    expect(tampered.err).toBe(refusedLine(1));
+    expect(tampered.out).toMatch(
+      /^0 imported, 0 unchanged, 1 refused \(nothing refused was written; see the reasons above\)$/m,
+    );
     expect(tampered.out).toContain(
       `refused lesson L0042 from ${a.fingerprint} ("alpha"): signature does not verify against trusted key "alpha": the file was changed after it was signed; it was not imported`,
     );
@@ -211,7 +231,7 @@ describe('cross-system lessons over a shared git branch', () => {
       writeFileSync(path.join(dir, a.fingerprint, 'L0050.json'), JSON.stringify(unsigned));
       const lesson = Lesson.parse(parse(lessonYaml('L0051')));
       mkdirSync(path.join(dir, stranger.fingerprint));
-      writeFileSync(path.join(dir, stranger.fingerprint, 'L0051.json'), sealLesson(lesson, stranger).text);
+      writeFileSync(path.join(dir, stranger.fingerprint, 'L0051.json'), sealLesson(lesson, stranger, 1).text);
     });
     const refused = await syncJson(b);
 
@@ -314,6 +334,220 @@ describe('cross-system lessons over a shared git branch', () => {
   });
 });
 
+/** The envelope of `id` in `inst`'s folder on the shared branch, as it is there now. */
+function onBranch(shared: string, inst: Instance, id: string): string {
+  return `${git(shared, 'show', `kaizen-lessons:${inst.fingerprint}/${id}.json`)}\n`;
+}
+
+/** An envelope of before versions (`kaizen-lesson-v1`, no version), signed with `inst`'s key. */
+function legacyEnvelope(inst: Instance, lesson: Lesson): string {
+  const key = loadSigningKey(path.join(inst.dir, 'data', 'keys'));
+  return JSON.stringify({
+    format: LEGACY_FORMAT,
+    signer: inst.fingerprint,
+    lesson: JSON.parse(canonicalJson(lesson)) as unknown,
+    signature: sign(null, contentBytes(lesson), key.privateKey).toString('base64'),
+  });
+}
+
+describe('versions: an old envelope put back cannot revive a retired lesson (issue 18)', () => {
+  it('B, whose first sync found the retired v3, refuses v1 and v2 put back, a v3 with other content and an unversioned envelope; exit 14 each time', async () => {
+    const shared = sharedRepo();
+    const a = await instance('alpha', shared);
+    const b = await instance('beta', shared);
+    trust(b, shared, a);
+    addLesson(a, 'L0070');
+    const v1 = await runCli('lessons', 'export', '--config', a.config);
+    await syncJson(a);
+    const envelopeV1 = onBranch(shared, a, 'L0070');
+    addLesson(a, 'L0070', { prefer: 'a pool of 8 connections' });
+    const v2 = await runCli('lessons', 'export', '--config', a.config);
+    await syncJson(a);
+    const envelopeV2 = onBranch(shared, a, 'L0070');
+    await runCli(
+      'lessons',
+      'retire',
+      'L0070',
+      '--why',
+      'the pool is gone',
+      '--config',
+      a.config,
+      '--by',
+      'ana',
+    );
+    const v3 = await runCli('lessons', 'export', '--config', a.config);
+    await syncJson(a);
+
+    const first = await syncJson(b);
+    meddle(shared, (dir) => writeFileSync(path.join(dir, a.fingerprint, 'L0070.json'), envelopeV1));
+    const replayedV1 = await runCli('lessons', 'sync', '--config', b.config);
+    meddle(shared, (dir) => writeFileSync(path.join(dir, a.fingerprint, 'L0070.json'), envelopeV2));
+    const replayedV2 = await syncJson(b);
+
+    expect([v1.out, v2.out, v3.out].map((o) => /L0070 {2}(.*)$/m.exec(o)?.[1])).toEqual([
+      'new (v1)',
+      'new version (v2)',
+      'new version, retired (v3)',
+    ]);
+    expect(first.outcomes).toEqual([
+      expect.objectContaining({ id: 'L0070', outcome: 'imported', version: 3 }),
+    ]);
+    expect(replayedV1.code).toBe(14);
+    expect(replayedV1.err).toBe(refusedLine(1));
+    expect(replayedV1.out).toMatch(
+      new RegExp(
+        `^refused lesson L0070 from ${a.fingerprint} \\("alpha"\\): it is version 1, older than version 3 that this system has seen signed by that key \\(since \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} UTC\\): an old envelope put back on the shared branch\\? The newer version was kept; it was not imported$`,
+        'm',
+      ),
+    );
+    expect(replayedV2.outcomes).toEqual([
+      expect.objectContaining({ id: 'L0070', outcome: 'refused', kind: 'replay', version: 2 }),
+    ]);
+    expect(replayedV2.outcomes[0]!.message).toContain('it is version 2, older than version 3');
+    // Retirement wins: the lesson B has stays retired.
+    expect(readLesson(b, 'L0070')).toMatchObject({ status: 'retired', retired_why: 'the pool is gone' });
+
+    // A v3 with other content, signed with A's key (copied to a second system, say).
+    const key = loadSigningKey(path.join(a.dir, 'data', 'keys'));
+    const other = Lesson.parse(parse(lessonYaml('L0070', { prefer: 'one connection is plenty' })));
+    meddle(shared, (dir) =>
+      writeFileSync(path.join(dir, a.fingerprint, 'L0070.json'), sealLesson(other, key, 3).text),
+    );
+    const conflict = await syncJson(b);
+    // The first content again, in the unversioned format of before.
+    const first1 = Lesson.parse(parse(lessonYaml('L0070')));
+    meddle(shared, (dir) =>
+      writeFileSync(path.join(dir, a.fingerprint, 'L0070.json'), legacyEnvelope(a, first1)),
+    );
+    const legacy = await syncJson(b);
+
+    expect(conflict.outcomes).toEqual([
+      expect.objectContaining({ id: 'L0070', kind: 'version_conflict', version: 3 }),
+    ]);
+    expect(conflict.outcomes[0]!.message).toMatch(
+      /: it is signed as version 3, but differs from the version 3 this system has seen signed by that key \(since .* UTC\): one key signed two different lessons as one version, so the key is copied or shared between systems; nothing was changed; it was not imported$/,
+    );
+    expect(legacy.outcomes).toEqual([expect.objectContaining({ id: 'L0070', kind: 'replay', version: 0 })]);
+    expect(legacy.outcomes[0]!.message).toContain(
+      'it is in the old unversioned envelope format (kaizen-lesson-v1), but this system has seen version 3 signed by that key',
+    );
+    expect(readLesson(b, 'L0070')).toMatchObject({ status: 'retired', prefer: 'a pool of 8 connections' });
+    expect(ledger(b, 'refused').map((e) => [e.lessonId, e.version])).toEqual([
+      ['L0070', 0],
+      ['L0070', 3],
+      ['L0070', 2],
+      ['L0070', 1],
+    ]);
+
+    // A's next sync puts its v3 back; B then has nothing new and exits 0.
+    await syncJson(a);
+    const healed = await syncJson(b);
+    expect(healed).toMatchObject({ outcomes: [], unchanged: 1 });
+  });
+
+  it('a lesson sent unversioned before the upgrade is taken while nothing versioned was seen; A signs it again with a version, and then the unversioned one is refused', async () => {
+    const shared = sharedRepo();
+    const a = await instance('alpha', shared);
+    const b = await instance('beta', shared);
+    trust(b, shared, a);
+    const unversioned = legacyEnvelope(a, Lesson.parse(parse(lessonYaml('L0080'))));
+    meddleNew(shared, (dir) => {
+      mkdirSync(path.join(dir, a.fingerprint));
+      writeFileSync(path.join(dir, a.fingerprint, 'L0080.json'), unversioned);
+    });
+    const before = await syncJson(b);
+    addLesson(a, 'L0080', { status: 'retired', retired_at: '2026-06-03', retired_why: 'superseded' });
+    const rt = compose(loadConfig(a.config));
+    try {
+      // A sent L0080 before versions existed: its ledger says so (no version).
+      rt.store.exchange.record({
+        lessonId: 'L0080',
+        direction: 'exported',
+        at: 0,
+        peer: a.fingerprint,
+        digest: 'sent-before-versions',
+      });
+    } finally {
+      rt.close();
+    }
+    const exported = await runCli('lessons', 'export', '--config', a.config);
+    await syncJson(a);
+    const after = await syncJson(b);
+    meddle(shared, (dir) => writeFileSync(path.join(dir, a.fingerprint, 'L0080.json'), unversioned));
+    const replayed = await syncJson(b);
+
+    expect(before.outcomes).toEqual([
+      expect.objectContaining({ id: 'L0080', outcome: 'imported', version: 0 }),
+    ]);
+    expect(exported.out).toMatch(/L0080 {2}new version, retired \(v1\)/);
+    expect(after.outcomes).toEqual([
+      expect.objectContaining({ id: 'L0080', outcome: 'updated', version: 1 }),
+    ]);
+    expect(replayed.outcomes).toEqual([expect.objectContaining({ id: 'L0080', kind: 'replay', version: 0 })]);
+    expect(readLesson(b, 'L0080')).toMatchObject({ status: 'retired', retired_why: 'superseded' });
+  });
+});
+
+describe('scan rules from a peer cannot stall the proposer (issue 18)', () => {
+  it('B imports (a+)+$ from A and proposes over a 5,000-character line of a and !; a lookahead or a backreference is refused at import with the reason', async () => {
+    const shared = sharedRepo();
+    const a = await instance('alpha', shared);
+    const b = await instance('beta', shared, {
+      'data/hostile.txt': `${'a'.repeat(5000)}!\n`,
+      'data/plain.txt': 'aaaa\n',
+    });
+    trust(b, shared, a);
+    const file = path.join(a.dir, 'L0090.yaml');
+    writeFileSync(file, lessonYaml('L0090', { scan: { pattern: '(a+)+$', files: '**/*.txt' } }));
+    const added = await runCli('lessons', 'add', file, '--config', a.config, '--by', 'ana');
+    await runCli('lessons', 'export', '--config', a.config);
+    await syncJson(a);
+    const imported = await syncJson(b);
+
+    const dry = await runCli('propose', '--dry-run', '--config', b.config);
+
+    expect(added.code).toBe(0);
+    expect(imported.outcomes).toEqual([expect.objectContaining({ id: 'L0090', outcome: 'imported' })]);
+    expect(dry.code).toBe(0);
+    expect(dry.out).toContain('## Scan findings');
+    expect(dry.out).toMatch(/L0090.*data\/plain\.txt|data\/plain\.txt.*L0090/);
+    expect(dry.out).not.toMatch(/hostile\.txt:1/);
+
+    // Lessons signed with A's key that no kaizen would have exported: refused, saying what is unsupported.
+    const key = loadSigningKey(path.join(a.dir, 'data', 'keys'));
+    const signed = (id: string, scan: Record<string, string>) => {
+      const lesson = { ...(parse(lessonYaml(id)) as Record<string, unknown>), scan };
+      return JSON.stringify({
+        format: ENVELOPE_FORMAT,
+        signer: a.fingerprint,
+        version: 1,
+        lesson,
+        signature: sign(null, signedBytes(lesson, 1), key.privateKey).toString('base64'),
+      });
+    };
+    meddle(shared, (dir) => {
+      const put = (id: string, text: string) =>
+        writeFileSync(path.join(dir, a.fingerprint, `${id}.json`), text);
+      put('L0091', signed('L0091', { pattern: '(\\w+)=\\1', files: '**' }));
+      put('L0092', signed('L0092', { pattern: 'get\\((?!.*timeout)', files: '**' }));
+    });
+    const refused = await syncJson(b);
+
+    expect(refused.outcomes.map((o) => [o.id, o.kind])).toEqual([
+      ['L0091', 'invalid_lesson'],
+      ['L0092', 'invalid_lesson'],
+    ]);
+    expect(refused.outcomes[0]!.message).toBe(
+      `lesson L0091 from ${a.fingerprint} ("alpha"): it is signed, but not a valid lesson: scan.pattern: lesson L0091: the pattern uses a backreference "\\1" at character 7, which kaizen's linear-time regex engine (RE2) does not support: spell out the repeated text, or drop the scan rule; it was not imported`,
+    );
+    expect(refused.outcomes[1]!.message).toBe(
+      `lesson L0092 from ${a.fingerprint} ("alpha"): it is signed, but not a valid lesson: scan.pattern: lesson L0092: the pattern uses a lookahead "(?!" at character 6, which kaizen's linear-time regex engine (RE2) does not support: write what a matching line must not contain as the scan rule's "unless" pattern (a line that matches it is not a finding); it was not imported`,
+    );
+    expect(existsSync(path.join(b.lessonsDir, 'L0091.yaml'))).toBe(false);
+    expect(existsSync(path.join(b.lessonsDir, 'L0092.yaml'))).toBe(false);
+  });
+});
+
 const shippedIds = loadLessons({ lessonsDir: '' }).lessons.map((l) => l.id);
 
 describe.runIf(shippedIds.length > 0)('shipped seed lessons', () => {
@@ -330,7 +564,7 @@ describe.runIf(shippedIds.length > 0)('shipped seed lessons', () => {
       const key = loadSigningKey(path.join(a.dir, 'data', 'keys'));
       mkdirSync(path.join(dir, a.fingerprint));
       const lesson = Lesson.parse(parse(lessonYaml(seed)));
-      writeFileSync(path.join(dir, a.fingerprint, `${seed}.json`), sealLesson(lesson, key).text);
+      writeFileSync(path.join(dir, a.fingerprint, `${seed}.json`), sealLesson(lesson, key, 1).text);
     });
     const pulled = await syncJson(b);
 
@@ -402,6 +636,16 @@ describe('the exchange commands say what to do', () => {
     expect(r.code).toBe(78);
     expect(r.err).toBe(
       `kaizen: no signing key at ${path.join(dir, 'data', 'keys', 'lessons-ed25519.key')}: run "kaizen keys init" first, and give peers the public key it prints\n`,
+    );
+  });
+
+  it('sync --help documents what is refused and the exit code 65 a refusal gives', async () => {
+    const r = await runCli('lessons', 'sync', '--help');
+
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('older than the newest version of that lesson\nseen from its signer (a replay)');
+    expect(r.out).toContain(
+      'Exit codes: 0 everything on the branch was taken in or unchanged; 14 at least one envelope\nwas refused',
     );
   });
 

@@ -6,6 +6,7 @@ import { SHIPPED_LESSONS_DIR } from '../src/learn/lesson-files.js';
 import { openStore } from '../src/store/index.js';
 import { runCli } from './helpers/cli.js';
 import { writeConfig } from './helpers/config.js';
+import { gitRepo } from './helpers/git.js';
 import { tempDir } from './helpers/temp.js';
 
 const lessonYaml = (id: string, extra: Record<string, unknown> = {}) =>
@@ -162,6 +163,82 @@ describe('kaizen lessons', () => {
       unknown
     >;
     expect(shown).toMatchObject({ status: 'retired', origin: 'local' });
+  });
+
+  it.each([
+    [
+      'a lookahead',
+      { pattern: 'requests\\.get\\((?!.*timeout)', files: '**/*.py' },
+      `scan.pattern: lesson Q0010: the pattern uses a lookahead "(?!" at character 16, which kaizen's linear-time regex engine (RE2) does not support: write what a matching line must not contain as the scan rule's "unless" pattern (a line that matches it is not a finding)`,
+    ],
+    [
+      'a backreference',
+      { pattern: '(\\w+) \\1', files: '**/*.md' },
+      `scan.pattern: lesson Q0010: the pattern uses a backreference "\\1" at character 7, which kaizen's linear-time regex engine (RE2) does not support: spell out the repeated text, or drop the scan rule`,
+    ],
+    [
+      'a lookbehind in "unless"',
+      { pattern: 'timeout', unless: '(?<=#.*)timeout', files: '**/*.py' },
+      `scan.unless: lesson Q0010: the "unless" pattern uses a lookbehind "(?<=" at character 1, which kaizen's linear-time regex engine (RE2) does not support: match the character before explicitly, e.g. (^|[^\\w.]) for "not after a word character or a dot", or use "unless"`,
+    ],
+    [
+      'an exponential glob',
+      { pattern: 'x', files: '{*a*a,*a*a}{*a*a,*a*a}b' },
+      `scan.files: lesson Q0010: the glob has 0 "**" segment(s) and 8 other "*" wildcard(s); a scan glob may have at most 2 and 3, 4 in all (matching more takes time that grows steeply with the length of a path): name the files more plainly, e.g. **/*.{py,ts}`,
+    ],
+  ])(
+    'refuses a scan rule with %s, naming the lesson and what is unsupported, and adds nothing (issue 18)',
+    async (_what, scan, why) => {
+      const { config, c, file } = setup();
+      const bad = file('scan.yaml', lessonYaml('Q0010', { scan }));
+
+      const r = await runCli('lessons', 'add', bad, ...c, '--by', 'ana');
+
+      expect(r.code).toBe(65);
+      expect(r.err).toBe(`kaizen: ${bad}: ${why}; nothing was added\n`);
+      expect(existsSync(config.lessonsDir)).toBe(false);
+    },
+  );
+
+  it('accepts (a+)+$, and a dry-run proposal over a 5,000-character line of a and ! finishes with its findings (issue 18)', async () => {
+    const dir = tempDir();
+    const repo = gitRepo({ 'logs/hostile.txt': `${'a'.repeat(5000)}!\n`, 'logs/plain.txt': 'aaaa\n' });
+    const config = writeConfig({ lessonsDir: 'lessons', target: { name: 'app', repo } }, dir);
+    const c = ['-c', config.configPath];
+    const lesson = path.join(dir, 'q.yaml');
+    writeFileSync(lesson, lessonYaml('Q0011', { scan: { pattern: '(a+)+$', files: '**/*.txt' } }));
+
+    const added = await runCli('lessons', 'add', lesson, ...c, '--by', 'ana');
+    const dry = await runCli('propose', '--dry-run', ...c);
+
+    expect(added.code).toBe(0);
+    expect(dry.code).toBe(0);
+    expect(dry.out).toContain('## Scan findings');
+    expect(dry.out).toMatch(/Q0011.*logs\/plain\.txt|logs\/plain\.txt.*Q0011/);
+    expect(dry.out).not.toMatch(/hostile\.txt:1/);
+  });
+
+  it('skips a distilled lesson file whose scan rule the engine cannot run, with a warning naming the lesson (issue 18)', async () => {
+    const { config, c } = setup();
+    mkdirSync(config.lessonsDir, { recursive: true });
+    const distilled = path.join(config.lessonsDir, 'D-0a1b2c3d.yaml');
+    writeFileSync(
+      distilled,
+      lessonYaml('D-0a1b2c3d', {
+        source: 'distilled',
+        scan: { pattern: '(?<![.\\w])urlopen\\(', files: '**/*.py' },
+      }).replace('source: human\n', ''),
+    );
+    writeFileSync(path.join(config.lessonsDir, 'Q0012.yaml'), lessonYaml('Q0012'));
+
+    const r = await runCli('lessons', ...c);
+
+    expect(r.code).toBe(0);
+    expect(r.err).toBe(
+      `kaizen: skipped lesson file ${distilled}: scan.pattern: lesson D-0a1b2c3d: the pattern uses a lookbehind "(?<!" at character 1, which kaizen's linear-time regex engine (RE2) does not support: match the character before explicitly, e.g. (^|[^\\w.]) for "not after a word character or a dot", or use "unless"\n`,
+    );
+    expect(r.out).toContain('Q0012');
+    expect(r.out).not.toContain('D-0a1b2c3d');
   });
 
   it('says what is wrong with bad input', async () => {

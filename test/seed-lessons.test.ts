@@ -11,7 +11,10 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { SHIPPED_LESSONS_DIR, loadLessons, readLessonFile } from '../src/learn/lesson-files.js';
 import { lessonPointsAt, type Lesson } from '../src/propose/context/lesson.js';
+import { SimulatedClock } from '../src/clock.js';
+import { globProblem } from '../src/propose/context/scan-rule.js';
 import { scanRepo } from '../src/propose/scan.js';
+import { compileLinear } from '../src/util/linear-regex.js';
 import { gitRepo } from './helpers/git.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -37,7 +40,10 @@ function shipped(): Lesson[] {
 /** Findings of one lesson's scan over a git repository holding `files`. */
 function scanFiles(lesson: Lesson, files: Record<string, string>) {
   const repo = gitRepo(files);
-  const result = scanRepo(repo, [{ lesson: lesson.id, ...lesson.scan! }], { blockedGlobs: BLOCKED });
+  const result = scanRepo(repo, [{ lesson: lesson.id, ...lesson.scan! }], {
+    blockedGlobs: BLOCKED,
+    clock: new SimulatedClock(),
+  });
   expect(result.notes).toEqual([]);
   return result.findings;
 }
@@ -531,6 +537,14 @@ describe('the shipped seed lessons', () => {
       for (const name of new Set([l.scope, ...(l.areas ?? [])])) {
         expect(inUse.has(name.toLowerCase()), `${l.id}: ${name} is used by the suite`).toBe(false);
       }
+    }
+  });
+
+  it("have scan rules that kaizen's linear-time engine (RE2) runs: no lookaround, no backreferences", () => {
+    for (const l of shipped().filter((x) => x.scan)) {
+      expect(compileLinear(l.scan!.pattern), `${l.id} pattern`).toMatchObject({ ok: true });
+      if (l.scan!.unless) expect(compileLinear(l.scan!.unless), `${l.id} unless`).toMatchObject({ ok: true });
+      expect(globProblem(l.scan!.files), `${l.id} files`).toBeUndefined();
     }
   });
 

@@ -241,6 +241,20 @@ function buildProgram(io: Io, exitWith: (code: Outcome) => void): Command {
     .description("push the outbox to the shared git branch and import peers' lessons whose signatures verify")
     .addOption(configOption())
     .addOption(jsonOption())
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Refused: an envelope that is unsigned, changed after signing, signed by a key not in',
+        'exchange.trustedKeys, malformed or too large, older than the newest version of that lesson',
+        'seen from its signer (a replay), signed as a version already seen with other content, or',
+        "holding a lesson this kaizen cannot take (an id it has, a scan rule it cannot run).",
+        '',
+        'Exit codes: 0 everything on the branch was taken in or unchanged; 14 at least one envelope',
+        'was refused (each with its reason above; what verified was still imported); 69 the shared',
+        'repository could not be reached or pushed to; 78 bad config.',
+      ].join('\n'),
+    )
     .action(async (_o, cmd: Command) =>
       (await import('./lessons-exchange.js')).sync(cmd.optsWithGlobals(), io),
     );

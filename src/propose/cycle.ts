@@ -67,7 +67,7 @@ export function buildProposerInput(
     l.status === 'active' && l.scan ? [{ lesson: l.id, ...l.scan }] : [],
   );
   const findings = scans.length
-    ? runScans(target.repoPath, scans, { blockedGlobs: policy.blockedPaths })
+    ? runScans(target.repoPath, scans, { blockedGlobs: policy.blockedPaths, clock })
     : [];
   const context = buildContext({
     target,

@@ -3,7 +3,8 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { tempDir } from '../../test/helpers/temp.js';
-import { MAX_TEXT, runScans, scanRepo } from './scan.js';
+import { SimulatedClock, type Clock } from '../clock.js';
+import { MAX_LINE_CHARS, MAX_TEXT, runScans, scanRepo } from './scan.js';
 
 /** Every file the scanner opens, to show that blocked files are never opened. */
 const opened: string[] = [];
@@ -20,6 +21,22 @@ vi.mock('node:fs', async (importOriginal) => {
 beforeEach(() => {
   opened.length = 0;
 });
+
+/** A clock that stands still: the time budgets never end these scans. */
+const clock = new SimulatedClock();
+
+/** A clock on which every look finds `step` ms gone: a slow scan, told without waiting for one. */
+function steppingClock(step: number): Clock {
+  let t = Date.UTC(2026, 0, 5);
+  const stepping: Clock = {
+    now: () => (t += step),
+    sleep: () => Promise.resolve(),
+    get world() {
+      return stepping;
+    },
+  };
+  return stepping;
+}
 
 const BLOCKED = ['.git/**', '**/.git/**', '**/.env', '**/.env.*', '**/*.pem', '**/secrets/**'];
 
@@ -42,6 +59,7 @@ describe('runScans', () => {
     });
     const findings = runScans(dir, [{ lesson: 'L1', pattern: 'setTimeout\\(', files: 'src/**/*.ts' }], {
       blockedGlobs: BLOCKED,
+      clock,
     });
     expect(findings).toEqual([
       { lesson: 'L1', file: 'src/a.ts', line: 2, text: 'setTimeout(run, 0);' },
@@ -55,7 +73,7 @@ describe('runScans', () => {
       { lesson: 'L2', pattern: 'x', files: '**/*.txt' },
       { lesson: 'L1', pattern: 'TODO', files: '*.txt' },
     ];
-    const one = runScans(dir, scans, { blockedGlobs: [] });
+    const one = runScans(dir, scans, { blockedGlobs: [], clock });
     expect(one.map((f) => `${f.file}:${f.line}:${f.lesson}`)).toEqual([
       'a.txt:1:L1',
       'a.txt:1:L2',
@@ -63,7 +81,7 @@ describe('runScans', () => {
       'b.txt:2:L1',
       'sub/c.txt:1:L2',
     ]);
-    expect(runScans(dir, [...scans].reverse(), { blockedGlobs: [] })).toEqual(one);
+    expect(runScans(dir, [...scans].reverse(), { blockedGlobs: [], clock })).toEqual(one);
   });
 
   it('never reads a blocked file, even when the glob names it', () => {
@@ -75,6 +93,7 @@ describe('runScans', () => {
     });
     const result = scanRepo(dir, [{ lesson: 'L1', pattern: 'API_KEY', files: '**' }], {
       blockedGlobs: BLOCKED,
+      clock,
     });
     expect(result.findings).toEqual([
       { lesson: 'L1', file: 'app.env.example', line: 1, text: 'API_KEY=placeholder' },
@@ -93,7 +112,10 @@ describe('runScans', () => {
     });
     symlinkSync(path.join(outside, 'outside.txt'), path.join(dir, 'link.txt'));
     symlinkSync(outside, path.join(dir, 'linkdir'));
-    const findings = runScans(dir, [{ lesson: 'L1', pattern: 'needle', files: '**' }], { blockedGlobs: [] });
+    const findings = runScans(dir, [{ lesson: 'L1', pattern: 'needle', files: '**' }], {
+      blockedGlobs: [],
+      clock,
+    });
     expect(findings.map((f) => f.file)).toEqual(['src/index.js']);
     expect(opened).toEqual([path.join(dir, 'src/index.js')]);
   });
@@ -106,6 +128,7 @@ describe('runScans', () => {
     });
     const result = scanRepo(dir, [{ lesson: 'L1', pattern: 'needle', files: '*' }], {
       blockedGlobs: [],
+      clock,
       maxFileBytes: 1000,
     });
     expect(result.findings).toHaveLength(1);
@@ -126,7 +149,7 @@ describe('runScans', () => {
         { lesson: 'L1', pattern: 'hit', files: '*.txt' },
         { lesson: 'L2', pattern: 'rare', files: '*.txt' },
       ],
-      { blockedGlobs: [] },
+      { blockedGlobs: [], clock },
     );
     expect(result.findings).toHaveLength(200);
     expect(result.findings.filter((f) => f.lesson === 'L2')).toHaveLength(1);
@@ -134,6 +157,7 @@ describe('runScans', () => {
     expect(result.notes).toEqual(['findings cut to 200 (at most 200, shared between lessons)']);
     const small = scanRepo(dir, [{ lesson: 'L1', pattern: 'hit', files: '*.txt' }], {
       blockedGlobs: [],
+      clock,
       maxFindings: 5,
     });
     expect(small.findings.map((f) => f.line)).toEqual([1, 2, 3, 4, 5]);
@@ -146,6 +170,7 @@ describe('runScans', () => {
     const dir = repo(files);
     const result = scanRepo(dir, [{ lesson: 'L1', pattern: 'x', files: '*.txt' }], {
       blockedGlobs: [],
+      clock,
       maxFiles: 10,
     });
     expect(result.findings.map((f) => f.file)).toEqual(Object.keys(files).slice(0, 10));
@@ -161,17 +186,131 @@ describe('runScans', () => {
         { lesson: 'L1', pattern: '(', files: '*' },
         { lesson: 'L2', pattern: 'ok', files: '*' },
       ],
-      { blockedGlobs: [] },
+      { blockedGlobs: [], clock },
     );
     expect(result.findings.map((f) => f.lesson)).toEqual(['L2']);
     expect(result.notes).toHaveLength(1);
-    expect(result.notes[0]).toMatch(/^lesson L1: scan skipped: Invalid regular expression/);
+    expect(result.notes).toEqual([
+      "lesson L1: scan skipped: the pattern is not valid in kaizen's linear-time regex engine (RE2 syntax): missing closing ): `(`",
+    ]);
+  });
+
+  it('finishes a catastrophic pattern over a 5,000-character line: the engine is linear (issue 18)', () => {
+    // (a+)+$ takes exponential time in a backtracking engine on a line of a's that ends otherwise.
+    const dir = repo({ 'hostile.txt': `${'a'.repeat(5000)}!\n`, 'plain.txt': 'aaaa\n' });
+
+    const result = scanRepo(dir, [{ lesson: 'L1', pattern: '(a+)+$', files: '*.txt' }], {
+      blockedGlobs: [],
+      clock,
+    });
+
+    expect(result.findings).toEqual([{ lesson: 'L1', file: 'plain.txt', line: 1, text: 'aaaa' }]);
+    expect(result.notes).toEqual([]);
+  });
+
+  it.each([
+    ['(?=foo)bar', 'the pattern uses a lookahead "(?=" at character 1'],
+    ['(?<!x)y', 'the pattern uses a lookbehind "(?<!" at character 1'],
+    ['(a)\\1', 'the pattern uses a backreference "\\1" at character 4'],
+  ])('skips a pattern the linear engine cannot run (%s) with a note naming the lesson', (pattern, why) => {
+    const dir = repo({ 'a.txt': 'foobar y aa\n' });
+
+    const result = scanRepo(
+      dir,
+      [
+        { lesson: 'L1', pattern, files: '*' },
+        { lesson: 'L2', pattern: 'foo', files: '*' },
+      ],
+      { blockedGlobs: [], clock },
+    );
+
+    expect(result.findings.map((f) => f.lesson)).toEqual(['L2']);
+    expect(result.notes).toHaveLength(1);
+    expect(result.notes[0]).toContain(
+      `lesson L1: scan skipped: ${why}, which kaizen's linear-time regex engine (RE2) does not support`,
+    );
+  });
+
+  it('skips a glob whose matching could take exponential time, with a note', () => {
+    const dir = repo({ 'a.txt': 'x\n' });
+
+    const result = scanRepo(dir, [{ lesson: 'L1', pattern: 'x', files: '{*a*a,*a*a}{*a*a,*a*a}b' }], {
+      blockedGlobs: [],
+      clock,
+    });
+
+    expect(result.findings).toEqual([]);
+    expect(result.notes[0]).toMatch(
+      /^lesson L1: scan skipped: the glob has 0 "\*\*" segment\(s\) and 8 other "\*" wildcard\(s\)/,
+    );
+  });
+
+  it('does not report a line that also matches "unless"', () => {
+    const dir = repo({ 'a.py': 'requests.get(url)\nrequests.get(url, timeout=5)\n' });
+
+    const findings = runScans(
+      dir,
+      [{ lesson: 'L1', pattern: 'requests\\.get\\(', unless: '\\btimeout\\b', files: '*.py' }],
+      { blockedGlobs: [], clock },
+    );
+
+    expect(findings.map((f) => f.line)).toEqual([1]);
+  });
+
+  it(`does not search lines longer than ${MAX_LINE_CHARS} characters, and says so`, () => {
+    const dir = repo({ 'a.js': `needle\n${'needle '.repeat(2000)}\nneedle\n` });
+
+    const result = scanRepo(dir, [{ lesson: 'L1', pattern: 'needle', files: '*' }], {
+      blockedGlobs: [],
+      clock,
+    });
+
+    expect(result.findings.map((f) => f.line)).toEqual([1, 3]);
+    expect(result.notes).toEqual([`a.js: 1 line(s) longer than ${MAX_LINE_CHARS} characters not searched`]);
+  });
+
+  it('stops a lesson that spends its share of the time budget, and the scan that spends all of it, keeping what was found', () => {
+    const slowClock = steppingClock(1000);
+    const many = Array.from({ length: 600 }, (_, i) => `hit ${i}`).join('\n');
+    const dir = repo({ 'a.txt': many, 'b.txt': 'hit\n', 'c.txt': 'hit\n' });
+
+    const result = scanRepo(dir, [{ lesson: 'L1', pattern: 'hit', files: '*.txt' }], {
+      blockedGlobs: [],
+      clock: slowClock,
+      maxLessonScanMs: 1500,
+      maxScanMs: 60_000,
+      maxFindings: 1000,
+    });
+
+    expect(result.findings.length).toBeGreaterThan(0);
+    expect(result.findings.length).toBeLessThan(600);
+    expect(result.findings.every((f) => f.file === 'a.txt')).toBe(true);
+    expect(result.truncated).toBe(true);
+    expect(result.notes).toEqual([
+      'lesson L1: scan stopped after 1500 ms (its share of the time budget), in a.txt: findings until then are kept',
+    ]);
+
+    const whole = scanRepo(dir, [{ lesson: 'L1', pattern: 'hit', files: '*.txt' }], {
+      blockedGlobs: [],
+      clock: slowClock,
+      maxScanMs: 5500,
+      maxFindings: 1000,
+    });
+
+    expect(whole.truncated).toBe(true);
+    expect(whole.findings.every((f) => f.file === 'a.txt')).toBe(true);
+    expect(whole.findings.length).toBeGreaterThan(0);
+    expect(whole.notes).toEqual([
+      "stopped after 5500 ms (the scan's time budget) in a.txt: findings until then are kept",
+    ]);
   });
 
   it('does not read any file when no scan names it', () => {
     const dir = repo({ 'a.txt': 'x\n' });
-    expect(runScans(dir, [{ lesson: 'L1', pattern: 'x', files: '*.md' }], { blockedGlobs: [] })).toEqual([]);
-    expect(runScans(dir, [], { blockedGlobs: [] })).toEqual([]);
+    expect(
+      runScans(dir, [{ lesson: 'L1', pattern: 'x', files: '*.md' }], { blockedGlobs: [], clock }),
+    ).toEqual([]);
+    expect(runScans(dir, [], { blockedGlobs: [], clock })).toEqual([]);
     expect(opened).toEqual([]);
   });
 });

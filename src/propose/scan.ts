@@ -1,6 +1,9 @@
 import { closeSync, constants, fstatSync, openSync, readSync, readdirSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
+import type { Clock } from '../clock.js';
+import { compileLinear, type LinearRegex } from '../util/linear-regex.js';
+import { globProblem } from './context/scan-rule.js';
 
 /*
  * Lesson scans: a lesson may carry `scan: { pattern, files }`, a regular expression searched line by
@@ -8,6 +11,18 @@ import picomatch from 'picomatch';
  * applies to code as it is now.
  *
  * Safety and bounds:
+ * - Patterns run on a linear-time engine (RE2, see util/linear-regex.ts): no pattern, from whatever
+ *   source, can take exponential time on a line, as `(a+)+$` does with JavaScript's RegExp on a line
+ *   of `a`s ending in `!` (issue 18). A pattern or glob kaizen cannot run safely is skipped with a
+ *   note naming the lesson (lesson files are refused earlier, when they are added, imported or
+ *   loaded; this is the last line for scans from anywhere else).
+ * - Lines longer than MAX_LINE_CHARS are not searched (a note says how many): minified bundles and
+ *   data blobs are not code a lesson speaks about, and a line's cost grows with its length.
+ * - Linear is not instant: a large compiled pattern costs up to tens of microseconds a character. So
+ *   a scan has a time budget on the clock's world time (`maxScanMs`), and each lesson a share of it
+ *   (`maxLessonScanMs`); a lesson that spends its share stops, the scan that spends the whole stops,
+ *   and a note says so. Findings made until then are kept. Within the budget the result depends on
+ *   the tree only.
  * - `.git` and `node_modules` folders are never entered, symbolic links are never followed (a link
  *   could point out of the repository), and a file or folder matching one of `blockedGlobs` (the
  *   guard's blockedPaths: .env, keys, secrets) is never opened: secrets are not read, let alone sent
@@ -23,8 +38,10 @@ import picomatch from 'picomatch';
 export interface ScanRule {
   /** The lesson id the scan belongs to. */
   lesson: string;
-  /** A JavaScript regular expression, tested against each line. */
+  /** A regular expression in RE2 syntax, searched for in each line. */
   pattern: string;
+  /** RE2 syntax: a line that matches `pattern` and this is not a finding. */
+  unless?: string | undefined;
   /** A glob of repo-relative paths (picomatch, dot files included, case-insensitive). */
   files: string;
 }
@@ -38,6 +55,12 @@ export interface ScanOptions {
   maxFindings?: number;
   /** Globs of paths never read, e.g. the guard policy's blockedPaths. */
   blockedGlobs: readonly string[];
+  /** Whose world time the budgets are measured on (a simulated clock that stands still never ends a scan). */
+  clock: Clock;
+  /** The whole scan stops after this many ms (default 10 s). */
+  maxScanMs?: number;
+  /** One lesson's scan stops after this many ms (default 3 s). */
+  maxLessonScanMs?: number;
 }
 
 export interface Finding {
@@ -62,6 +85,12 @@ export const DEFAULT_MAX_FILES = 2000;
 export const DEFAULT_MAX_FILE_BYTES = 512 * 1024;
 export const DEFAULT_MAX_FINDINGS = 200;
 export const MAX_TEXT = 200;
+/** Longer lines are not searched. */
+export const MAX_LINE_CHARS = 8192;
+export const DEFAULT_MAX_SCAN_MS = 10_000;
+export const DEFAULT_MAX_LESSON_SCAN_MS = 3_000;
+/** Lines searched between two looks at the clock. */
+const LINES_PER_CLOCK_READ = 256;
 /** Directory entries looked at in one scan, at most. */
 export const MAX_WALK = 100_000;
 const SKIPPED_DIRS = new Set(['.git', 'node_modules']);
@@ -76,21 +105,50 @@ export function scanRepo(repoPath: string, scans: readonly ScanRule[], opts: Sca
   const maxFiles = opts.maxFiles ?? DEFAULT_MAX_FILES;
   const maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   const maxFindings = opts.maxFindings ?? DEFAULT_MAX_FINDINGS;
+  const maxScanMs = opts.maxScanMs ?? DEFAULT_MAX_SCAN_MS;
+  const maxLessonMs = opts.maxLessonScanMs ?? DEFAULT_MAX_LESSON_SCAN_MS;
+  const now = () => opts.clock.world.now();
+  const started = now();
   const notes: string[] = [];
   let truncated = false;
+  let outOfTime = false;
+  /** Whether the scan's time budget is spent (said once, with where it stopped). */
+  const timeUp = (where: string): boolean => {
+    if (!outOfTime && now() - started > maxScanMs) {
+      outOfTime = true;
+      truncated = true;
+      notes.push(
+        `stopped after ${maxScanMs} ms (the scan's time budget) ${where}: findings until then are kept`,
+      );
+    }
+    return outOfTime;
+  };
 
-  const compiled: { lesson: string; regex: RegExp; matches: (p: string) => boolean }[] = [];
+  const compiled: Compiled[] = [];
   const ordered = [...scans].sort((a, b) => compare(a.lesson, b.lesson) || compare(a.files, b.files));
   for (const s of ordered) {
-    try {
-      compiled.push({
-        lesson: s.lesson,
-        regex: new RegExp(s.pattern),
-        matches: picomatch(s.files, GLOB_OPTIONS),
-      });
-    } catch (e) {
-      notes.push(`lesson ${s.lesson}: scan skipped: ${(e as Error).message}`);
+    const pattern = compileLinear(s.pattern);
+    const unless = s.unless === undefined ? undefined : compileLinear(s.unless);
+    const glob = globProblem(s.files);
+    const skip = (why: string) => notes.push(`lesson ${s.lesson}: scan skipped: ${why}`);
+    if (!pattern.ok) {
+      skip(`the pattern ${pattern.reason}`);
+      continue;
     }
+    if (unless && !unless.ok) {
+      skip(`the "unless" pattern ${unless.reason}`);
+      continue;
+    }
+    if (glob) {
+      skip(glob);
+      continue;
+    }
+    compiled.push({
+      lesson: s.lesson,
+      regex: pattern.regex,
+      ...(unless?.ok ? { unless: unless.regex } : {}),
+      matches: picomatch(s.files, GLOB_OPTIONS),
+    });
   }
   if (compiled.length === 0) return { findings: [], truncated, notes };
   const blocked = opts.blockedGlobs.map((g) => picomatch(g, GLOB_OPTIONS));
@@ -101,6 +159,7 @@ export function scanRepo(repoPath: string, scans: readonly ScanRule[], opts: Sca
   const stack = [''];
   let walked = 0;
   walk: while (stack.length > 0) {
+    if (timeUp('while listing files')) break;
     const dir = stack.pop()!;
     let entries: Dirent[];
     try {
@@ -117,6 +176,8 @@ export function scanRepo(repoPath: string, scans: readonly ScanRule[], opts: Sca
         notes.push(`stopped after ${MAX_WALK} directory entries`);
         break walk;
       }
+      // Globs are bounded (scan-rule.ts), not linear: a look at the budget for every path matched.
+      if (timeUp('while listing files')) break walk;
       const rel = dir ? `${dir}/${entry.name}` : entry.name;
       if (entry.isSymbolicLink() || isBlocked(rel)) continue;
       if (entry.isDirectory()) {
@@ -137,26 +198,54 @@ export function scanRepo(repoPath: string, scans: readonly ScanRule[], opts: Sca
   // Per lesson, at most maxFindings each (more could never be returned).
   let cut = false;
   const byLesson = new Map<string, Finding[]>();
+  const spent = new Map<string, number>();
+  const stopped = new Set<string>();
   for (const c of compiled) byLesson.set(c.lesson, byLesson.get(c.lesson) ?? []);
-  for (const file of files) {
+  const stopLesson = (lesson: string, file: string) => {
+    if (stopped.has(lesson)) return;
+    stopped.add(lesson);
+    truncated = true;
+    notes.push(
+      `lesson ${lesson}: scan stopped after ${maxLessonMs} ms (its share of the time budget), in ${file}: findings until then are kept`,
+    );
+  };
+  files: for (const file of files) {
+    if (timeUp(`before ${file}`)) break;
     const text = readText(path.join(repoPath, file), maxFileBytes);
     if (text === undefined) {
       notes.push(`skipped ${file}: larger than ${maxFileBytes} bytes, binary or unreadable`);
       continue;
     }
     const lines = text.split(/\r?\n/);
+    const long = lines.reduce((n, line) => n + (line.length > MAX_LINE_CHARS ? 1 : 0), 0);
+    if (long > 0) {
+      notes.push(`${file}: ${long} line(s) longer than ${MAX_LINE_CHARS} characters not searched`);
+    }
     for (const c of compiled) {
-      if (!c.matches(file)) continue;
+      if (stopped.has(c.lesson) || !c.matches(file)) continue;
       const found = byLesson.get(c.lesson)!;
+      const from = now();
+      const left = maxLessonMs - (spent.get(c.lesson) ?? 0);
       for (let i = 0; i < lines.length; i++) {
+        if (i % LINES_PER_CLOCK_READ === LINES_PER_CLOCK_READ - 1) {
+          if (now() - from > left) {
+            stopLesson(c.lesson, file);
+            break;
+          }
+          if (timeUp(`in ${file}`)) break;
+        }
         const line = lines[i]!;
-        if (!c.regex.test(line)) continue;
+        if (line.length > MAX_LINE_CHARS || !c.regex.test(line) || c.unless?.test(line)) continue;
         if (found.length >= maxFindings) {
           cut = true;
           break;
         }
         found.push({ lesson: c.lesson, file, line: i + 1, text: line.trim().slice(0, MAX_TEXT) });
       }
+      const total = (spent.get(c.lesson) ?? 0) + (now() - from);
+      spent.set(c.lesson, total);
+      if (total > maxLessonMs) stopLesson(c.lesson, file);
+      if (timeUp(`in ${file}`)) break files;
     }
   }
 
@@ -176,6 +265,13 @@ export function scanRepo(repoPath: string, scans: readonly ScanRule[], opts: Sca
   }
   findings.sort((a, b) => compare(a.file, b.file) || a.line - b.line || compare(a.lesson, b.lesson));
   return { findings, truncated, notes };
+}
+
+interface Compiled {
+  lesson: string;
+  regex: LinearRegex;
+  unless?: LinearRegex;
+  matches: (p: string) => boolean;
 }
 
 /** The file's text, or undefined when it is too large, binary or unreadable. Reads at most max + 1 bytes. */

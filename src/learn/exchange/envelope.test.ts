@@ -1,9 +1,11 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Lesson } from '../../propose/context/lesson.js';
 import {
   canonicalJson,
+  contentBytes,
   ENVELOPE_FORMAT,
+  LEGACY_FORMAT,
   lessonDigest,
   MAX_ENVELOPE_BYTES,
   openEnvelope,
@@ -38,7 +40,7 @@ const trusted = new Map([[a.fingerprint, a.signer]]);
 const where = { folder: a.fingerprint, fileId: 'L0042' };
 
 function envelopeText(overrides: Record<string, unknown> = {}): Buffer {
-  const sealed = sealLesson(lesson, a);
+  const sealed = sealLesson(lesson, a, 1);
   return Buffer.from(JSON.stringify({ ...sealed.envelope, ...overrides }));
 }
 
@@ -61,23 +63,69 @@ describe('canonicalJson', () => {
 
 describe('sealLesson and openEnvelope', () => {
   it('a sealed lesson opens against the trusted key, whatever the file formatting', () => {
-    const sealed = sealLesson(lesson, a);
+    const sealed = sealLesson(lesson, a, 1);
     const reformatted = Buffer.from(JSON.stringify(JSON.parse(sealed.text)));
 
     const opened = openEnvelope(Buffer.from(sealed.text), where, trusted);
     const again = openEnvelope(reformatted, where, trusted);
 
-    expect(sealed.envelope).toMatchObject({ format: ENVELOPE_FORMAT, signer: a.fingerprint });
-    expect(opened).toEqual({ ok: true, lesson, digest: lessonDigest(lesson), signer: a.signer });
+    expect(sealed.envelope).toMatchObject({ format: ENVELOPE_FORMAT, signer: a.fingerprint, version: 1 });
+    expect(opened).toEqual({ ok: true, lesson, digest: lessonDigest(lesson), signer: a.signer, version: 1 });
     expect(again.ok).toBe(true);
   });
 
+  it('signs the version with the lesson: a changed version does not verify, the digest is the content’s', () => {
+    const v3 = sealLesson(lesson, a, 3);
+    const lowered = v3.text.replace('"version": 3', '"version": 2');
+
+    expect(openEnvelope(Buffer.from(v3.text), where, trusted)).toMatchObject({ ok: true, version: 3 });
+    expect(v3.digest).toBe(sealLesson(lesson, a, 1).digest);
+    expect(openEnvelope(Buffer.from(lowered), where, trusted)).toMatchObject({
+      ok: false,
+      kind: 'bad_signature',
+    });
+  });
+
+  it('reads an unversioned envelope (from before versions) as version 0; a versioned one cannot pass for it', () => {
+    const legacy = {
+      format: LEGACY_FORMAT,
+      signer: a.fingerprint,
+      lesson: JSON.parse(canonicalJson(lesson)) as unknown,
+      signature: sign(null, contentBytes(lesson), a.privateKey).toString('base64'),
+    };
+    const { version: _dropped, ...stripped } = {
+      ...sealLesson(lesson, a, 5).envelope,
+      format: LEGACY_FORMAT,
+    };
+
+    expect(openEnvelope(Buffer.from(JSON.stringify(legacy)), where, trusted)).toEqual({
+      ok: true,
+      lesson,
+      digest: lessonDigest(lesson),
+      signer: a.signer,
+      version: 0,
+    });
+    expect(openEnvelope(Buffer.from(JSON.stringify(stripped)), where, trusted)).toMatchObject({
+      ok: false,
+      kind: 'bad_signature',
+    });
+  });
+
+  it('refuses a version that is not a whole number from 1 up, and a versioned envelope without one', () => {
+    for (const version of [0, -1, 1.5, '2', undefined]) {
+      expect(openEnvelope(envelopeText({ version }), where, trusted), String(version)).toMatchObject({
+        ok: false,
+        kind: 'malformed',
+      });
+    }
+  });
+
   it('signs deterministically: the same lesson gives the same file', () => {
-    expect(sealLesson(lesson, a).text).toBe(sealLesson(lesson, a).text);
+    expect(sealLesson(lesson, a, 1).text).toBe(sealLesson(lesson, a, 1).text);
   });
 
   it('refuses a changed lesson: the signature does not verify', () => {
-    const sealed = sealLesson(lesson, a);
+    const sealed = sealLesson(lesson, a, 1);
     const changed = sealed.text.replace('at least 4 connections', 'exactly 1 connection');
 
     const opened = openEnvelope(Buffer.from(changed), where, trusted);
@@ -91,7 +139,7 @@ describe('sealLesson and openEnvelope', () => {
   });
 
   it('refuses an envelope signed by another key that claims the trusted signer', () => {
-    const forged = sealLesson(lesson, { privateKey: other.privateKey, fingerprint: a.fingerprint });
+    const forged = sealLesson(lesson, { privateKey: other.privateKey, fingerprint: a.fingerprint }, 1);
 
     expect(openEnvelope(Buffer.from(forged.text), where, trusted)).toMatchObject({
       ok: false,
@@ -100,7 +148,7 @@ describe('sealLesson and openEnvelope', () => {
   });
 
   it('refuses a key that is not trusted, and an envelope in another signer’s folder', () => {
-    const sealed = sealLesson(lesson, other);
+    const sealed = sealLesson(lesson, other, 1);
 
     const untrusted = openEnvelope(
       Buffer.from(sealed.text),
@@ -126,12 +174,14 @@ describe('sealLesson and openEnvelope', () => {
 
   it('refuses a correctly signed object that is not a valid lesson', () => {
     const bad = { ...lesson, status: 'maybe' } as unknown as Lesson;
-    const sealed = sealLesson(bad, a);
+    const sealed = sealLesson(bad, a, 1);
 
     expect(openEnvelope(Buffer.from(sealed.text), where, trusted)).toMatchObject({
       ok: false,
       kind: 'invalid_lesson',
       reason: expect.stringMatching(/^it is signed, but not a valid lesson: status: /) as unknown,
+      // Its signer vouched for version 1 of L0042: the replay rule counts it as seen.
+      version: 1,
     });
   });
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Runtime } from '../../compose.js';
 import { writeAtomic } from '../../util/atomic-file.js';
 import { loadLessons, type LessonProblem } from '../lesson-files.js';
-import { lessonDigest, sealLesson } from './envelope.js';
+import { Envelope, lessonDigest, sealLesson } from './envelope.js';
 import { loadSigningKey } from './keys.js';
 
 export type ExchangeDeps = Pick<Runtime, 'config' | 'store' | 'clock'>;
@@ -13,7 +13,9 @@ export interface ExportedLesson {
   status: 'active' | 'retired';
   file: string;
   digest: string;
-  /** Whether an earlier version of it had been exported. */
+  /** The version signed with it: one more than the last this key signed of that lesson. */
+  version: number;
+  /** Whether an earlier version of it had been exported (by this key). */
   update: boolean;
 }
 
@@ -35,8 +37,12 @@ export interface ExportResult {
  * Own lessons are those in lessonsDir written by a person or the distiller (`source: human` or
  * `distilled`): not imported ones (they are their signer's to share) and not local copies of
  * shipped lessons (every kaizen has those). An active lesson goes out when its current content has
- * not been exported yet (the ledger keeps the digest of what was signed); a retired one goes out
- * only when an earlier version of it did, so that peers learn of the retirement.
+ * not been exported as the latest version yet (the ledger keeps the digest and version of what was
+ * signed); a retired one goes out only when an earlier version of it did, so that peers learn of
+ * the retirement. Each goes out as a new version, one more than the last this key signed of that
+ * lesson (from the ledger, or the outbox's envelope when the ledger was lost), which peers use to
+ * refuse older envelopes put back on the branch. A lesson last sent unversioned (before versions)
+ * goes out again, versioned, so peers can refuse the unversioned one from then on.
  */
 export function exportLessons(deps: ExchangeDeps): ExportResult {
   const { config, store, clock } = deps;
@@ -57,11 +63,16 @@ export function exportLessons(deps: ExchangeDeps): ExportResult {
     if (lesson.status === 'retired' && !before) continue;
     const digest = lessonDigest(lesson);
     const file = path.join(folder, `${lesson.id}.json`);
-    if (store.exchange.has(lesson.id, 'exported', digest, key.fingerprint) && fs.existsSync(file)) {
+    if (before?.digest === digest && before.version !== null && fs.existsSync(file)) {
       result.unchanged.push(lesson.id);
       continue;
     }
-    const sealed = sealLesson(lesson, key);
+    const version =
+      Math.max(
+        store.exchange.lastExportedVersion(lesson.id, key.fingerprint),
+        outboxVersion(file, key.fingerprint),
+      ) + 1;
+    const sealed = sealLesson(lesson, key, version);
     writeAtomic(file, sealed.text);
     store.exchange.record({
       lessonId: lesson.id,
@@ -70,14 +81,29 @@ export function exportLessons(deps: ExchangeDeps): ExportResult {
       peer: key.fingerprint,
       digest: sealed.digest,
       detail: file,
+      version,
     });
     result.exported.push({
       id: lesson.id,
       status: lesson.status,
       file,
       digest: sealed.digest,
-      update: before !== undefined && before.digest !== sealed.digest,
+      version,
+      update: before !== undefined,
     });
   }
   return result;
+}
+
+/**
+ * The version of this key's envelope in the outbox (0 when there is none or it is unversioned): a
+ * floor for the next version should the store's ledger have been lost while the outbox was kept.
+ */
+function outboxVersion(file: string, fingerprint: string): number {
+  try {
+    const parsed = Envelope.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
+    return parsed.success && parsed.data.signer === fingerprint ? parsed.data.version : 0;
+  } catch {
+    return 0;
+  }
 }

@@ -13,16 +13,35 @@ import {
 } from './envelope.js';
 import { FINGERPRINT, parsePublicKey } from './keys.js';
 import { BRANCH_README, ENVELOPE_FILE } from './shared-branch.js';
+import { judgeVersion } from './versions.js';
 
 /** Key folders read in one sync, at most; envelopes per folder, at most. */
 export const MAX_FOLDERS = 1000;
 export const MAX_ENVELOPES_PER_FOLDER = 5000;
 
-export type ImportRefusal = RefusalKind | 'not_a_file' | 'id_taken' | 'replay';
+export type ImportRefusal = RefusalKind | 'not_a_file' | 'id_taken' | 'replay' | 'version_conflict';
 
 export type ImportOutcome =
-  | { outcome: 'imported' | 'updated'; id: string; peer: string; name: string; file: string; digest: string }
-  | { outcome: 'refused'; id: string; peer: string; kind: ImportRefusal; message: string; digest: string };
+  | {
+      outcome: 'imported' | 'updated';
+      id: string;
+      peer: string;
+      name: string;
+      file: string;
+      digest: string;
+      /** The version signed with it (0: an unversioned envelope). */
+      version: number;
+    }
+  | {
+      outcome: 'refused';
+      id: string;
+      peer: string;
+      kind: ImportRefusal;
+      message: string;
+      digest: string;
+      /** The version signed with it, when its signature verified. */
+      version?: number;
+    };
 
 export interface ImportResult {
   /** Lessons taken in (new, or a newer signed version), and those refused, in folder and file order. */
@@ -47,10 +66,11 @@ export function trustedSigners(config: Pick<KaizenConfig, 'exchange'>): Map<stri
  * Import peers' lessons from a checked-out shared branch at `root`: every key folder except this
  * system's own (`ownFolders`). A lesson is written into lessonsDir (`source: imported`,
  * `imported_from: <fingerprint>`) only when its signature verifies against a trusted key whose
- * fingerprint is the folder's name. Refused: anything else (see openEnvelope), an id that one of
- * this system's own lessons, a shipped lesson or another signer's lesson already has, and an
- * older version of a lesson than the one imported (a replayed envelope). Each refusal is returned
- * with its message and kept in the exchange ledger (once per distinct envelope and reason).
+ * fingerprint is the folder's name. Refused: anything else (see openEnvelope), a version older than
+ * the newest seen from that key for that lesson or the same version with other content (see
+ * versions.ts), an id that one of this system's own lessons, a shipped lesson or another signer's
+ * lesson already has. Each refusal is returned with its message and kept in the exchange ledger
+ * (once per distinct envelope and reason).
  */
 export function importFromBranch(
   deps: ExchangeDeps,
@@ -63,10 +83,18 @@ export function importFromBranch(
   const local = new Map<string, LessonFile>(loadLessons(config).files.map((f) => [f.lesson.id, f]));
   const shipped = new Set(loadLessons({ lessonsDir: '' }).lessons.map((l) => l.id));
 
-  const refuse = (id: string, peer: string, kind: ImportRefusal, reason: string, digest: string) => {
+  const refuse = (
+    id: string,
+    peer: string,
+    kind: ImportRefusal,
+    reason: string,
+    digest: string,
+    version?: number,
+  ) => {
     const who = trusted.get(peer);
     const message = `lesson ${id} from ${peer}${who ? ` ("${who.name}")` : ''}: ${reason}; it was not imported`;
-    result.outcomes.push({ outcome: 'refused', id, peer, kind, message, digest });
+    const signed = version === undefined ? {} : { version };
+    result.outcomes.push({ outcome: 'refused', id, peer, kind, message, digest, ...signed });
     const last = store.exchange.latest(id, 'refused', peer);
     if (last?.digest !== digest || last.detail !== message) {
       store.exchange.record({
@@ -76,9 +104,21 @@ export function importFromBranch(
         peer,
         digest,
         detail: message,
+        ...signed,
       });
     }
   };
+  /** Apply the replay rule to a version whose signature verified: true when it refused it (and said why). */
+  const versionRefused = (id: string, peer: string, version: number, digest: string): boolean => {
+    const verdict = judgeVersion({ version, digest }, store.exchange.seen(peer, id));
+    if (!verdict.ok) {
+      refuse(id, peer, verdict.kind, verdict.reason, digest, version);
+      return true;
+    }
+    return false;
+  };
+  const markSeen = (id: string, peer: string, version: number, digest: string) =>
+    store.exchange.markSeen({ signer: peer, lessonId: id, version, digest, at: clock.now() });
 
   let folders = fs
     .readdirSync(root, { withFileTypes: true })
@@ -121,16 +161,21 @@ export function importFromBranch(
       }
       const opened = openEnvelope(read.bytes, { folder: peer, fileId: id }, trusted);
       if (!opened.ok) {
-        refuse(id, peer, opened.kind, opened.reason, opened.digest);
+        // Signed by the trusted key though not a lesson this kaizen can take (a scan rule it
+        // cannot run, say): still the newest version its signer vouched for, unless it is older.
+        if (opened.version !== undefined) {
+          if (versionRefused(id, peer, opened.version, opened.digest)) continue;
+          markSeen(id, peer, opened.version, opened.digest);
+        }
+        refuse(id, peer, opened.kind, opened.reason, opened.digest, opened.version);
         continue;
       }
-      const { lesson, digest } = opened;
+      const { lesson, digest, version } = opened;
+      if (versionRefused(id, peer, version, digest)) continue;
       const latest = store.exchange.latest(id, 'imported', peer);
-      if (latest?.digest === digest) {
-        result.unchanged++;
-        continue;
-      }
-      if (store.exchange.has(id, 'imported', digest, peer)) {
+      if (version === 0 && latest?.digest !== digest && store.exchange.has(id, 'imported', digest, peer)) {
+        // Unversioned envelopes cannot be ordered: a content imported before and replaced since
+        // is taken for an old envelope put back.
         const when = new Date(latest?.at ?? 0).toISOString().slice(0, 16).replace('T', ' ');
         refuse(
           id,
@@ -138,7 +183,13 @@ export function importFromBranch(
           'replay',
           `it is an older signed version than the one imported at ${when} UTC (an old envelope put back?): the newer one was kept`,
           digest,
+          version,
         );
+        continue;
+      }
+      markSeen(id, peer, version, digest);
+      if (latest?.digest === digest) {
+        result.unchanged++;
         continue;
       }
       const existing = local.get(id);
@@ -149,6 +200,7 @@ export function importFromBranch(
           'id_taken',
           `its id is that of a lesson shipped with kaizen: the peer must give it another id`,
           digest,
+          version,
         );
         continue;
       }
@@ -159,6 +211,7 @@ export function importFromBranch(
           'id_taken',
           `this system has its own lesson ${id} (${existing.file}): one of the two must be renamed`,
           digest,
+          version,
         );
         continue;
       }
@@ -171,6 +224,7 @@ export function importFromBranch(
           'id_taken',
           `lesson ${id} was already imported from ${other}${otherName ? ` ("${otherName}")` : ''} (${existing.file}): one of the two peers must rename theirs`,
           digest,
+          version,
         );
         continue;
       }
@@ -186,6 +240,7 @@ export function importFromBranch(
         peer,
         digest,
         detail: written,
+        version,
       });
       result.outcomes.push({
         outcome: existing ? 'updated' : 'imported',
@@ -194,6 +249,7 @@ export function importFromBranch(
         name: opened.signer.name,
         file: written,
         digest,
+        version,
       });
     }
   }

@@ -38,6 +38,23 @@ describe('Lesson schema', () => {
       false,
     );
   });
+
+  it('refuses a scan rule the linear-time engine cannot run, naming the lesson and what is unsupported', () => {
+    const r = Lesson.safeParse({
+      ...lesson({ id: 'L0042' }),
+      scan: { pattern: 'timeout(?!=)', unless: '(\\w)\\1', files: '**/*.py' },
+    });
+
+    expect(r.success).toBe(false);
+    expect(r.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+      `scan.pattern: lesson L0042: the pattern uses a lookahead "(?!" at character 8, which kaizen's linear-time regex engine (RE2) does not support: write what a matching line must not contain as the scan rule's "unless" pattern (a line that matches it is not a finding)`,
+      `scan.unless: lesson L0042: the "unless" pattern uses a backreference "\\1" at character 5, which kaizen's linear-time regex engine (RE2) does not support: spell out the repeated text, or drop the scan rule`,
+    ]);
+    expect(
+      Lesson.safeParse({ ...lesson({ id: 'L1' }), scan: { pattern: '(a+)+$', unless: 'b', files: '**' } })
+        .success,
+    ).toBe(true);
+  });
 });
 
 describe('matchLessons', () => {

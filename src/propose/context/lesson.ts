@@ -1,5 +1,6 @@
 import picomatch from 'picomatch';
 import { z } from 'zod';
+import { scanRuleIssues } from './scan-rule.js';
 
 /*
  * A lesson, as DESIGN.md "Lessons" describes it: one YAML file per lesson, readable and editable
@@ -9,7 +10,8 @@ import { z } from 'zod';
  * Extensions beyond the DESIGN.md shape, all optional, to make matching precise:
  *  - `signals`: signal names the lesson speaks about (a direct match when one of them alerts);
  *  - `areas`: area names it speaks about;
- *  - `scan`: a regex searched for in files matching a glob (hits become "findings");
+ *  - `scan`: a regex searched for in files matching a glob (hits become "findings"), on a
+ *    linear-time engine, with an optional `unless` regex for lines that are not findings;
  *  - `action`: a structured proposal template for the offline rules engine (free-form for now).
  */
 
@@ -21,53 +23,66 @@ const DateText = z.union([
   z.date().transform((d) => d.toISOString().slice(0, 10)),
 ]);
 
-const Regex = z
-  .string()
-  .min(1)
-  .refine(
-    (s) => {
-      try {
-        new RegExp(s);
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    { message: 'expected a valid regular expression' },
-  );
-
-export const LessonScan = z.strictObject({
-  /** A JavaScript regular expression searched for line by line. */
-  pattern: Regex,
-  /** A glob of repo-relative paths to search. */
+/** The fields of a scan rule; what they may hold is checked by scanRuleIssues (see scan-rule.ts). */
+const LessonScanFields = z.strictObject({
+  /**
+   * A regular expression in RE2 syntax, searched for line by line. JavaScript patterns without
+   * lookaround and backreferences mean the same; those two are refused (no linear-time engine can
+   * run them): say what a line must not contain in `unless` instead.
+   */
+  pattern: z.string().min(1),
+  /** Optional, RE2 syntax: a line that matches `pattern` and also this is not a finding. */
+  unless: z.string().min(1).optional(),
+  /** A glob of repo-relative paths to search (picomatch; no extglobs, few wildcards). */
   files: z.string().min(1),
 });
 
-export const Lesson = z.strictObject({
-  id: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'expected a lesson id such as L0007'),
-  /** Where it applies: an area, a signal, the target's name, or "*" for everywhere. */
-  scope: Text,
-  when: Text,
-  prefer: Text,
-  because: Text,
-  falsifiable: Text,
-  retired_when: Text.optional(),
-  calibrated_for: Text.optional(),
-  source: z.enum(['human', 'distilled', 'imported']),
-  /** Intervention ids the lesson rests on. */
-  evidence: z.array(z.string()).default([]),
-  status: z.enum(['active', 'retired']),
-  created_at: DateText,
-  /** When and why it was retired (`kaizen lessons retire`, or the distiller). */
-  retired_at: DateText.optional(),
-  retired_why: Text.optional(),
-  /** For `source: imported`: the fingerprint of the trusted key whose signature verified. */
-  imported_from: z.string().min(1).optional(),
-  signals: z.array(z.string().min(1)).optional(),
-  areas: z.array(z.string().min(1)).optional(),
-  scan: LessonScan.optional(),
-  action: z.record(z.string(), z.unknown()).optional(),
+/** A scan rule on its own (the distiller's model writes these; kaizen gives the lesson its id). */
+export const LessonScan = LessonScanFields.superRefine((scan, ctx) => {
+  for (const issue of scanRuleIssues(scan)) {
+    ctx.addIssue({ code: 'custom', path: [issue.field], message: issue.message });
+  }
 });
+export type LessonScan = z.infer<typeof LessonScan>;
+
+export const Lesson = z
+  .strictObject({
+    id: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'expected a lesson id such as L0007'),
+    /** Where it applies: an area, a signal, the target's name, or "*" for everywhere. */
+    scope: Text,
+    when: Text,
+    prefer: Text,
+    because: Text,
+    falsifiable: Text,
+    retired_when: Text.optional(),
+    calibrated_for: Text.optional(),
+    source: z.enum(['human', 'distilled', 'imported']),
+    /** Intervention ids the lesson rests on. */
+    evidence: z.array(z.string()).default([]),
+    status: z.enum(['active', 'retired']),
+    created_at: DateText,
+    /** When and why it was retired (`kaizen lessons retire`, or the distiller). */
+    retired_at: DateText.optional(),
+    retired_why: Text.optional(),
+    /** For `source: imported`: the fingerprint of the trusted key whose signature verified. */
+    imported_from: z.string().min(1).optional(),
+    signals: z.array(z.string().min(1)).optional(),
+    areas: z.array(z.string().min(1)).optional(),
+    scan: LessonScanFields.optional(),
+    action: z.record(z.string(), z.unknown()).optional(),
+  })
+  .superRefine((lesson, ctx) => {
+    // Checked here rather than in the scan's own schema so that the message names the lesson: it is
+    // read where the lesson is refused (lessons add, an import, a lesson file skipped on load).
+    if (!lesson.scan) return;
+    for (const issue of scanRuleIssues(lesson.scan)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scan', issue.field],
+        message: `lesson ${lesson.id}: ${issue.message}`,
+      });
+    }
+  });
 export type Lesson = z.infer<typeof Lesson>;
 export type LessonInput = z.input<typeof Lesson>;
 
