@@ -37,7 +37,8 @@ export type ErrorCode =
   | 'SYNC_FAILED'
   | 'DISTILL_FAILED'
   | 'REPORT_FAILED'
-  | 'REDIS_UNAVAILABLE';
+  | 'REDIS_UNAVAILABLE'
+  | 'TARGET_BUSY';
 
 export interface KaizenErrorOptions {
   cause?: unknown;
@@ -196,6 +197,7 @@ const EXIT_BY_CODE: Record<ErrorCode, ExitCode> = {
   DISTILL_FAILED: EXIT.unavailable,
   REPORT_FAILED: EXIT.ioError,
   REDIS_UNAVAILABLE: EXIT.unavailable,
+  TARGET_BUSY: EXIT.busy,
 };
 
 /** The exit code for an error; the CLI entry point is the only place that maps errors to exits. */

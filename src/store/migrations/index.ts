@@ -5,6 +5,7 @@ import { m0004Learn } from './0004-learn.js';
 import { m0005Notify } from './0005-notify.js';
 import { m0006ReadIndexes } from './0006-read-indexes.js';
 import { m0007DistillSalt } from './0007-distill-salt.js';
+import { m0009TargetLeases } from './0009-target-leases.js';
 
 /** One forward-only schema step. Versions are consecutive from 1; a shipped migration never changes. */
 export interface Migration {
@@ -22,4 +23,5 @@ export const MIGRATIONS: readonly Migration[] = [
   m0005Notify,
   m0006ReadIndexes,
   m0007DistillSalt,
+  m0009TargetLeases,
 ];
