@@ -45,6 +45,8 @@ export interface GitStatus {
   clean: boolean;
   /** Paths with uncommitted changes, untracked files included, ignored files not. */
   dirty: string[];
+  /** HEAD, from the same `git status` (undefined before the first commit). */
+  head: string | undefined;
 }
 
 export interface GitRepo {
@@ -53,7 +55,12 @@ export interface GitRepo {
   head(): Promise<string>;
   /** The checked-out branch; an error on a detached HEAD. */
   branch(): Promise<string>;
-  status(): Promise<GitStatus>;
+  /** Uncommitted changes; with `paths`, only among those paths (index, work tree, untracked). */
+  status(paths?: string[]): Promise<GitStatus>;
+  /** Which of `paths` are staged with content other than HEAD's (`git diff --cached`). */
+  staged(paths: string[]): Promise<string[]>;
+  /** A file's staged content (the index), or undefined when the index has no such file. */
+  indexFile(path: string): Promise<string | undefined>;
   /** Stage exactly these paths (deletions included) and commit only them; returns the new SHA. */
   commitFiles(files: string[], message: string): Promise<string>;
   /** A new commit undoing `sha`, with `message`; returns its SHA. Needs a tree without uncommitted changes. */
@@ -354,13 +361,28 @@ class ChildProcessGitRepo implements GitRepo {
     return r.stdout.trim();
   }
 
-  async status(): Promise<GitStatus> {
-    const { dirty } = await this.porcelain('all');
-    return { clean: dirty.length === 0, dirty };
+  async status(paths?: string[]): Promise<GitStatus> {
+    const { head, dirty } = await this.porcelain('all', paths);
+    return { clean: dirty.length === 0, dirty, head };
+  }
+
+  async staged(paths: string[]): Promise<string[]> {
+    if (paths.length === 0) return [];
+    const out = await this.run(['diff', '--cached', '--name-only', '-z', '--', ...paths.map(repoPath)]);
+    return out.split('\0').filter(Boolean);
+  }
+
+  async indexFile(file: string): Promise<string | undefined> {
+    const object = await this.test(['rev-parse', '--verify', '--quiet', `:${repoPath(file)}`]);
+    if (!object.ok) return undefined;
+    return this.run(['cat-file', 'blob', object.stdout.trim()]);
   }
 
   /** One `git status`: the paths with uncommitted changes, and HEAD (undefined before the first commit). */
-  private async porcelain(untracked: 'all' | 'no'): Promise<{ head: string | undefined; dirty: string[] }> {
+  private async porcelain(
+    untracked: 'all' | 'no',
+    paths?: string[],
+  ): Promise<{ head: string | undefined; dirty: string[] }> {
     const out = await this.run([
       'status',
       '--porcelain=v2',
@@ -368,6 +390,7 @@ class ChildProcessGitRepo implements GitRepo {
       '--no-ahead-behind', // not needed, and slow against a far-away upstream
       '-z',
       `--untracked-files=${untracked}`,
+      ...(paths ? ['--', ...paths.map(repoPath)] : []),
     ]);
     return parsePorcelainV2(out);
   }
