@@ -45,8 +45,6 @@ export interface GitStatus {
   clean: boolean;
   /** Paths with uncommitted changes, untracked files included, ignored files not. */
   dirty: string[];
-  /** HEAD, from the same `git status` (undefined before the first commit). */
-  head: string | undefined;
 }
 
 export interface GitRepo {
@@ -55,8 +53,12 @@ export interface GitRepo {
   head(): Promise<string>;
   /** The checked-out branch; an error on a detached HEAD. */
   branch(): Promise<string>;
-  /** Uncommitted changes; with `paths`, only among those paths (index, work tree, untracked). */
-  status(paths?: string[]): Promise<GitStatus>;
+  status(): Promise<GitStatus>;
+  /**
+   * From one `git status`: HEAD (undefined before the first commit), and which of `paths` have
+   * uncommitted changes (work tree, index, untracked; ignored files not).
+   */
+  headAndChanges(paths: string[]): Promise<{ head: string | undefined; dirty: string[] }>;
   /** Which of `paths` are staged with content other than HEAD's (`git diff --cached`). */
   staged(paths: string[]): Promise<string[]>;
   /** A file's staged content (the index), or undefined when the index has no such file. */
@@ -361,9 +363,14 @@ class ChildProcessGitRepo implements GitRepo {
     return r.stdout.trim();
   }
 
-  async status(paths?: string[]): Promise<GitStatus> {
-    const { head, dirty } = await this.porcelain('all', paths);
-    return { clean: dirty.length === 0, dirty, head };
+  async status(): Promise<GitStatus> {
+    const { dirty } = await this.porcelain('all');
+    return { clean: dirty.length === 0, dirty };
+  }
+
+  async headAndChanges(paths: string[]): Promise<{ head: string | undefined; dirty: string[] }> {
+    if (paths.length === 0) return { head: await this.head(), dirty: [] };
+    return this.porcelain('all', paths);
   }
 
   async staged(paths: string[]): Promise<string[]> {

@@ -162,14 +162,13 @@ export async function checkCommitted(
   whose: string,
 ): Promise<DriftItem[]> {
   const drift: DriftItem[] = [];
-  // One `git status` says both where HEAD is and what is uncommitted.
-  const status = paths.length > 0 ? await git.status([...paths]) : undefined;
-  const head = status?.head ?? (await git.head());
+  const status = await git.headAndChanges([...paths]);
+  const head = status.head ?? (await git.head());
   if (head !== expectedHead)
     drift.push({
       why: `HEAD moved from ${short(expectedHead)} (${whose}) to ${short(head)} (a commit kaizen did not make)`,
     });
-  for (const rel of status?.dirty ?? [])
+  for (const rel of status.dirty)
     drift.push({ path: rel, why: 'it has uncommitted changes since kaizen committed it' });
   return drift;
 }
