@@ -85,7 +85,10 @@ export async function submitProposal(
   return withTargetLease(
     deps,
     target.name,
-    { doing: `submitting a proposal from ${input.origin}`, actor: input.actor },
+    {
+      doing: `submitting a proposal from ${input.origin}`,
+      ...(input.actor !== 'kaizen' ? { actor: input.actor } : {}),
+    },
     async () => {
       const baseSha = await createGit(target.repoPath).head();
       const guard = guardSafely(deps, proposal, target, () =>
