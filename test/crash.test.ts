@@ -370,6 +370,40 @@ describe('a crash while a person reverts an applied intervention', () => {
       await verifySettled(fx);
     },
   );
+
+  it('killed at revert-made during kaizen revert, then a person edits the reverted file: recover stops, touches nothing, escalates', async () => {
+    const fx = await targetFixture();
+    const applied = await runKaizen(proposeArgs(fx, writeProposal(fx, GOOD)));
+    expect(applied.code, describeRun(applied)).toBe(0);
+    const { iv } = readStore(fx);
+    const reverting = await runKaizen(
+      ['revert', iv.id, '--why', 'stale prices', '--by', 'tester', '--config', fx.configPath],
+      { fault: 'revert-made' },
+    );
+    expect(reverting.signal, describeRun(reverting)).toBe('SIGKILL');
+    const mine = fx.read('config.json').replace('"deployFails": false', `"deployFails": false, ${OWNER}`);
+    fx.write('config.json', mine);
+
+    const recovered = await runKaizen(['recover', '--config', fx.configPath]);
+
+    expect(recovered.code, describeRun(recovered)).toBe(0);
+    expect(recovered.out).toMatch(
+      new RegExp(
+        `^${iv.id} not recovered: the revert of ${iv.id} stopped: kaizen made the revert [0-9a-f]{7}, but the repository changed after that: config\\.json: it has uncommitted changes since kaizen committed it\\. kaizen touched nothing; the revert is neither pushed nor deployed: push it, then deploy, or run kaizen revert ${iv.id} again once the repository is as kaizen left it\n$`,
+      ),
+    );
+    expect(fx.read('config.json'), 'the person’s edit').toBe(mine);
+    const after = readStore(fx);
+    expect(after.iv.state, 'still applied: the revert did not finish').toBe('applied');
+    expect(remoteHead(fx), 'the revert was not pushed').toBe(iv.commitSha);
+    expect(fx.deploys(), 'the change once; no redeploy').toBe(1);
+    const doctor = await runKaizen(['doctor', '--config', fx.configPath]);
+    expect(doctor.code, describeRun(doctor)).toBe(0);
+    expect(doctor.out).toContain(`note: app: a person is needed for ${iv.id}`);
+    expect((await runKaizen(['recover', '--config', fx.configPath])).out).toBe(
+      'nothing to recover: no apply was interrupted\n',
+    );
+  });
 });
 
 /*

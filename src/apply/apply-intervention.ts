@@ -22,6 +22,7 @@ import {
   checkCommitted,
   checkUncommitted,
   describeDrift,
+  driftEventData,
   short,
   toWritten,
   undoUncommitted,
@@ -639,7 +640,7 @@ function stopOnDrift(run: Run, drift: DriftItem[], what: string, left: string): 
     kind: 'drift',
     target: target.name,
     interventionId: id,
-    data: { drift: summary, files: drift.flatMap((d) => (d.path ? [{ path: d.path, why: d.why }] : [])) },
+    data: driftEventData(drift),
   });
   deps.logger.warn({ intervention: id, drift: summary }, 'the repository changed under kaizen; stopped');
   return fail(run, reason, { escalate: true, cause: 'drift' });

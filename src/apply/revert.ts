@@ -12,7 +12,7 @@ import {
 } from './apply-intervention.js';
 import { createGit } from './git.js';
 import { withTargetLease } from './lease.js';
-import { describeDrift, short, writtenFiles } from './written.js';
+import { describeDrift, driftEventData, short, writtenFiles } from './written.js';
 
 export const REVERTIBLE: readonly State[] = ['applied', 'validated', 'no_effect', 'inconclusive'];
 
@@ -114,10 +114,7 @@ async function revertHeld(
         kind: 'drift',
         target: iv.target,
         interventionId: id,
-        data: {
-          drift: summary,
-          files: undo.drift.flatMap((d) => (d.path ? [{ path: d.path, why: d.why }] : [])),
-        },
+        data: driftEventData(undo.drift),
       });
       store.events.append(clock.now(), {
         kind: 'escalation',

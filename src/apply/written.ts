@@ -173,6 +173,17 @@ export async function checkCommitted(
   return drift;
 }
 
+/** The data of a `drift` event: the summary, and each file with why it differs. */
+export function driftEventData(drift: readonly DriftItem[]): {
+  drift: string;
+  files: { path: string; why: string }[];
+} {
+  return {
+    drift: describeDrift(drift),
+    files: drift.flatMap((d) => (d.path ? [{ path: d.path, why: d.why }] : [])),
+  };
+}
+
 /** `HEAD moved from …; config.json: it holds …` */
 export function describeDrift(drift: readonly DriftItem[]): string {
   return drift.map((d) => (d.path ? `${d.path}: ${d.why}` : d.why)).join('; ');
