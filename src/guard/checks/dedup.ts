@@ -7,11 +7,9 @@ export const dedupCheck: GuardCheck = {
   describe: 'no intervention with the same change (fingerprint, in any area) inside the dedup window',
   check(ctx) {
     const since = ctx.now - ctx.policy.dedupWindowMs;
-    // One the guard never judged (an orphan a crash left, rejected by recovery for that alone)
-    // says nothing about the change: it is no duplicate.
     const twin = ctx.store.interventions
       .list({ target: ctx.target.name, since })
-      .find((i) => i.fingerprint === ctx.fingerprint && i.id !== ctx.interventionId && i.guard !== null);
+      .find((i) => i.fingerprint === ctx.fingerprint && i.id !== ctx.interventionId);
     if (!twin) return { decision: 'pass', reason: 'no duplicate in the window' };
     return {
       decision: 'reject',
