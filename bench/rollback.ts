@@ -86,7 +86,10 @@ async function revertPath(): Promise<void> {
     rt.store.interventions.patch(created.id, { commitSha: sha }, rt.clock.now());
     const iv = rt.store.interventions.get(created.id);
     const t0 = performance.now();
-    await undoCommit(rt, iv, { ...target, health: undefined }, handle, 'health check failed', 'rollback');
+    await undoCommit(rt, iv, { ...target, health: undefined }, handle, 'health check failed', 'rollback', {
+      paths: ['config.json'],
+      headAtCommit: true,
+    });
     kaizen.push(performance.now() - t0);
 
     const sha2 = commitChange(repo, 1000 + i);

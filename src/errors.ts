@@ -38,7 +38,8 @@ export type ErrorCode =
   | 'LESSONS_REFUSED'
   | 'DISTILL_FAILED'
   | 'REPORT_FAILED'
-  | 'REDIS_UNAVAILABLE';
+  | 'REDIS_UNAVAILABLE'
+  | 'TARGET_BUSY';
 
 export interface KaizenErrorOptions {
   cause?: unknown;
@@ -210,6 +211,7 @@ const EXIT_BY_CODE: Record<ErrorCode, ExitCode> = {
   DISTILL_FAILED: EXIT.unavailable,
   REPORT_FAILED: EXIT.ioError,
   REDIS_UNAVAILABLE: EXIT.unavailable,
+  TARGET_BUSY: EXIT.busy,
 };
 
 /** The exit code for an error; the CLI entry point is the only place that maps errors to exits. */

@@ -448,9 +448,22 @@ describe('apply: a remote that takes the change but refuses the revert', () => {
     const escalation = eventsOf(rt, 'escalation');
     expect(escalation).toHaveLength(1);
     expect(String(escalation[0]!.data.why)).toMatch(
-      /^the revert could not be pushed \(.*no more pushes.*\): the remote still has the change; a person is needed$/s,
+      /^the revert could not be pushed \(.*no more pushes.*\): the remote still has the change; kaizen recover pushes the revert when the remote takes it$/s,
     );
     expect(rt.store.interventions.list({ states: ['applying'] })).toHaveLength(0);
+
+    // Once the remote takes pushes again, recovery pushes the revert that was left pending.
+    rmSync(hook);
+    const report = await recoverInterrupted(rt);
+    expect(report.pushes).toEqual([
+      {
+        interventionId: iv.id,
+        outcome: 'pushed',
+        detail: `pushed the revert ${iv.revertSha!.slice(0, 7)} to origin/main`,
+      },
+    ]);
+    expect(remoteHead(fx)).toBe(iv.revertSha);
+    expect((await recoverInterrupted(rt)).pushes).toEqual([]);
   });
 });
 
@@ -484,7 +497,9 @@ describe('apply: recovering a crash between kaizen’s own git add and its commi
     fx.write('config.json', changed);
     fx.git('add', 'config.json');
 
-    const [result] = await recoverInterrupted(rt);
+    const {
+      recovered: [result],
+    } = await recoverInterrupted(rt);
 
     expect(result?.outcome).toBe('failed');
     expect(fx.read('config.json')).toBe(original);

@@ -207,7 +207,9 @@ describe('kaizen approve and reject', () => {
     expect(again).toEqual({
       code: 13,
       out: '',
-      err: 'kaizen: intervention K0001 is applied; only backlog items can be approved\n',
+      err: expect.stringMatching(
+        /^kaizen: K0001 was already approved by tester at \d{4}-\d\d-\d\d \d\d:\d\d UTC and is applied now; only backlog items can be approved\n$/,
+      ),
     });
     expect(unknown).toEqual({
       code: 66,
@@ -462,7 +464,11 @@ describe('a session at the CLI ends with doctor clean', () => {
     const doctor = await kaizen(fx, 'doctor');
 
     expect(doctor).toEqual({ code: 0, out: 'doctor: all invariants hold over 4 intervention(s)\n', err: '' });
-    expect(JSON.parse((await kaizen(fx, 'doctor', '--json')).out)).toEqual({ checked: 4, problems: [] });
+    expect(JSON.parse((await kaizen(fx, 'doctor', '--json')).out)).toEqual({
+      checked: 4,
+      problems: [],
+      notes: [],
+    });
   });
 });
 

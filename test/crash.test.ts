@@ -6,6 +6,7 @@ import { openStore } from '../src/store/index.js';
 import type { Intent } from '../src/store/intents.js';
 import type { Intervention } from '../src/store/interventions.js';
 import { runKaizen, type ChildResult } from './crash/child.js';
+import { runCli } from './helpers/cli.js';
 import { FIXTURE_FILES, proposal, targetFixture, type TargetFixture } from './helpers/target.js';
 
 /*
@@ -226,6 +227,8 @@ async function verifyEnd(fx: TargetFixture, base: string, end: End): Promise<Int
   expect(fx.git('branch', '--show-current')).toBe('main');
   expect(remoteHead(fx), 'the remote is where local main is').toBe(head);
   expect(await health(fx)).toMatchObject({ status: 200, body: { status: 'ok' } });
+  // The change deployed once, its undo once: never a second deploy of the same step.
+  expect(fx.deploys(), 'deploys').toBe(end === 'failed' ? 0 : end === 'applied' ? 1 : 2);
 
   if (end === 'failed') {
     expect(commits).toEqual([]);
@@ -365,6 +368,191 @@ describe('a crash while a person reverts an applied intervention', () => {
       });
       expect((await health(fx)).body.cacheSize, 'the original config is deployed again').toBe(0);
       await verifySettled(fx);
+    },
+  );
+
+  it('killed at revert-made during kaizen revert, then a person edits the reverted file: recover stops, touches nothing, escalates', async () => {
+    const fx = await targetFixture();
+    const applied = await runKaizen(proposeArgs(fx, writeProposal(fx, GOOD)));
+    expect(applied.code, describeRun(applied)).toBe(0);
+    const { iv } = readStore(fx);
+    const reverting = await runKaizen(
+      ['revert', iv.id, '--why', 'stale prices', '--by', 'tester', '--config', fx.configPath],
+      { fault: 'revert-made' },
+    );
+    expect(reverting.signal, describeRun(reverting)).toBe('SIGKILL');
+    const mine = fx.read('config.json').replace('"deployFails": false', `"deployFails": false, ${OWNER}`);
+    fx.write('config.json', mine);
+
+    const recovered = await runKaizen(['recover', '--config', fx.configPath]);
+
+    expect(recovered.code, describeRun(recovered)).toBe(0);
+    expect(recovered.out).toMatch(
+      new RegExp(
+        `^${iv.id} not recovered: the revert of ${iv.id} stopped: kaizen made the revert [0-9a-f]{7}, but the repository changed after that: config\\.json: it has uncommitted changes since kaizen committed it\\. kaizen touched nothing; the revert is neither pushed nor deployed: push it, then deploy, or run kaizen revert ${iv.id} again once the repository is as kaizen left it\n$`,
+      ),
+    );
+    expect(fx.read('config.json'), 'the person’s edit').toBe(mine);
+    const after = readStore(fx);
+    expect(after.iv.state, 'still applied: the revert did not finish').toBe('applied');
+    expect(remoteHead(fx), 'the revert was not pushed').toBe(iv.commitSha);
+    expect(fx.deploys(), 'the change once; no redeploy').toBe(1);
+    const doctor = await runKaizen(['doctor', '--config', fx.configPath]);
+    expect(doctor.code, describeRun(doctor)).toBe(0);
+    expect(doctor.out).toContain(`note: app: a person is needed for ${iv.id}`);
+    expect((await runKaizen(['recover', '--config', fx.configPath])).out).toBe(
+      'nothing to recover: no apply was interrupted\n',
+    );
+  });
+});
+
+/*
+ * The crash matrix with a person in it: after the kill, and before any recovery, a person works
+ * in the repository. Recovery may only undo what is still exactly kaizen's, and only while HEAD is
+ * where kaizen left it; otherwise it touches nothing, ends `failed` naming the files, and
+ * escalates. In every cell: the person's work is intact, no step was deployed twice, nothing is
+ * left in applying or proposed, doctor passes, and a second recover finds nothing to do.
+ */
+
+type Person = 'edit-touched' | 'edit-other' | 'commit-all' | 'new-commit';
+
+/** What the person did, and how to tell it is still there. */
+interface PersonsWork {
+  /** Files as the person left them. */
+  files: Record<string, string>;
+  /** The person's commit, if they made one. */
+  commit?: string;
+}
+
+const OWNER = '"owner": "ana"';
+const GREETING = "export const greeting = 'hello, ana';\nexport const retries = 3;\n";
+
+function personWorks(fx: TargetFixture, person: Person): PersonsWork {
+  switch (person) {
+    case 'edit-touched': {
+      // The file kaizen's change touches, edited on top of whatever it holds now.
+      const text = fx.read('config.json').replace('"deployFails": false', `"deployFails": false, ${OWNER}`);
+      fx.write('config.json', text);
+      return { files: { 'config.json': text } };
+    }
+    case 'edit-other':
+      fx.write('src/app.js', GREETING);
+      return { files: { 'src/app.js': GREETING } };
+    case 'commit-all': {
+      fx.write('src/app.js', GREETING);
+      const config = fx.read('config.json');
+      fx.git('commit', '-q', '-a', '-m', 'ana: a warmer greeting');
+      return {
+        files: { 'src/app.js': GREETING, 'config.json': config },
+        commit: fx.git('rev-parse', 'HEAD'),
+      };
+    }
+    case 'new-commit':
+      fx.write('NOTES.md', 'ana was here\n');
+      fx.git('add', 'NOTES.md');
+      fx.git('commit', '-q', '-m', 'ana: notes');
+      return { files: { 'NOTES.md': 'ana was here\n' }, commit: fx.git('rev-parse', 'HEAD') };
+  }
+}
+
+/**
+ * How recovery ends with the person's work in the way. `stop`: recovery stopped on drift and
+ * escalated; `refused`: the apply's lockdown refused (nothing of kaizen's was there yet).
+ */
+function personEnd(point: Point, person: Person): { end: End; how: 'ok' | 'stop' | 'refused' } {
+  const movedHead = person === 'commit-all' || person === 'new-commit';
+  const rollback = ROLLBACK_POINTS.includes(point);
+  if (point === 'after-lockdown') return { end: 'failed', how: 'refused' };
+  // Only a probe is left: nothing to touch, nothing to stop for.
+  if (point === 'after-deploy' || point === 'after-health') return { end: 'applied', how: 'ok' };
+  if (point === 'after-redeploy') return { end: 'rolled_back', how: 'ok' };
+  if (movedHead || person === 'edit-touched') return { end: 'failed', how: 'stop' };
+  // A person's edit of another file: kaizen's own bytes and HEAD are as it left them.
+  return { end: point === 'after-write' ? 'failed' : rollback ? 'rolled_back' : 'applied', how: 'ok' };
+}
+
+const PERSONS: readonly Person[] = ['edit-touched', 'edit-other', 'commit-all', 'new-commit'];
+const MATRIX = FAULT_POINTS.flatMap((point) =>
+  PERSONS.map((person) => ({ point, person, ...personEnd(point, person) })),
+);
+
+/** `kaizen <args>` in this process (the crash itself is always a real child process); logs kept quiet. */
+async function kaizenHere(...args: string[]) {
+  const level = process.env.KAIZEN_LOG_LEVEL;
+  process.env.KAIZEN_LOG_LEVEL = 'silent';
+  try {
+    return await runCli(...args);
+  } finally {
+    if (level === undefined) delete process.env.KAIZEN_LOG_LEVEL;
+    else process.env.KAIZEN_LOG_LEVEL = level;
+  }
+}
+
+describe('crash at every fault point, a person works in the repository, then recover', () => {
+  it.each(MATRIX)(
+    'killed at $point, then $person: recover ends $end ($how)',
+    async ({ point, person, end, how }) => {
+      const fx = await targetFixture();
+      const base = fx.git('rev-parse', 'HEAD');
+      const rollback = ROLLBACK_POINTS.includes(point);
+      await crash(fx, proposeArgs(fx, writeProposal(fx, rollback ? BAD : GOOD)), point);
+      const deployedBefore = fx.deploys();
+      const work = personWorks(fx, person);
+
+      const recovered = await kaizenHere('recover', '--config', fx.configPath);
+
+      const { iv, history } = readStore(fx);
+      expect(recovered.code, recovered.err).toBe(0);
+      expect(recovered.out).toContain(`${iv.id} recovered: ${end}`);
+      expect(iv.state).toBe(end);
+      expect(history.at(-1)!.to).toBe(end);
+
+      // The person's work is there, byte for byte, and so is their commit.
+      for (const [rel, text] of Object.entries(work.files))
+        expect(fx.read(rel), `${rel} as the person left it`).toBe(text);
+      if (work.commit) expect(fx.git('merge-base', '--is-ancestor', work.commit, 'HEAD')).toBe('');
+      if (person === 'commit-all')
+        expect(fx.git('diff', 'HEAD', '--', 'src/app.js'), 'nothing of their commit undone').toBe('');
+
+      // Deploys: the forward one once (if it got that far), the rollback's once; never a step twice.
+      const expectedDeploys = end === 'applied' ? 1 : end === 'rolled_back' ? 2 : rollback ? 1 : 0;
+      expect(fx.deploys(), `deploys (${deployedBefore} before the recover)`).toBe(expectedDeploys);
+
+      const store = openStore(path.join(fx.dir, 'data'), { readonly: true });
+      try {
+        const escalations = store.events.list({ kind: 'escalation', limit: 100 });
+        if (how === 'stop') {
+          expect(escalations.map((e) => e.data.cause)).toEqual(['drift']);
+          const drift = store.events.list({ kind: 'drift', limit: 100 });
+          expect(drift).toHaveLength(1);
+          const reason = history.at(-1)!.reason;
+          expect(reason).toContain('kaizen touched nothing');
+          if (person === 'edit-touched') {
+            expect(drift[0]!.data.files).toEqual([{ path: 'config.json', why: expect.any(String) }]);
+            expect(reason).toMatch(/config\.json: /);
+          } else {
+            expect(reason).toMatch(/HEAD moved from [0-9a-f]{7} .*to [0-9a-f]{7}/);
+          }
+        } else {
+          expect(escalations).toEqual([]);
+          if (how === 'refused') expect(history.at(-1)!.reason).toMatch(/^drift: /);
+        }
+      } finally {
+        store.close();
+      }
+
+      // Final: nothing applying or proposed, doctor passes (naming an escalation as a note), and a
+      // second recover finds nothing and changes nothing.
+      const doctor = await kaizenHere('doctor', '--config', fx.configPath);
+      expect(doctor.code, doctor.out).toBe(0);
+      expect(doctor.out).toMatch(/^doctor: all invariants hold over 1 intervention/);
+      if (how === 'stop') expect(doctor.out).toContain(`note: app: a person is needed for ${iv.id}`);
+      const before = snapshot(fx);
+      const again = await kaizenHere('recover', '--config', fx.configPath);
+      expect(again).toEqual({ code: 0, out: 'nothing to recover: no apply was interrupted\n', err: '' });
+      expect(snapshot(fx)).toEqual(before);
+      expect(fx.git('stash', 'list'), 'nothing stashed').toBe('');
+      void base;
     },
   );
 });

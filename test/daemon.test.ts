@@ -7,9 +7,11 @@ import type { Runtime } from '../src/compose.js';
 import { LOCK_FILE, runDaemon, type DaemonOptions, type RunningDaemon } from '../src/daemon/daemon.js';
 import type { JobContribution } from '../src/daemon/jobs.js';
 import { JobStore } from '../src/daemon/job-store.js';
+import { submitProposal } from '../src/loop/submit.js';
 import { spawnKaizen } from './helpers/cli.js';
 import { requireRedis, skipWithoutRedis, startRedis } from './helpers/redis.js';
-import { targetFixture } from './helpers/target.js';
+import { holdLease, idleProcess } from './helpers/lease.js';
+import { proposal, targetFixture } from './helpers/target.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -105,6 +107,34 @@ async function scene(schedule: Record<string, unknown> = {}) {
 const samples = (rt: Runtime) => rt.store.db.prepare('SELECT COUNT(*) FROM samples').pluck().get() as number;
 
 describe('kaizen run: the embedded scheduler', () => {
+  it('starts while another live kaizen holds a target mid-apply: that apply is left to its holder, and the jobs run', async () => {
+    const { fx, clock, rt } = await scene();
+    const { intervention: pending } = await submitProposal(
+      rt,
+      { target: 'app', proposal: proposal(), origin: 'test', actor: 'tester' },
+      { apply: false },
+    );
+    const holder = await idleProcess();
+    holdLease(rt.store, 'app', {
+      pid: holder.pid,
+      acquiredAt: clock.now(),
+      heartbeatAt: clock.world.now(),
+      doing: `applying ${pending.id}`,
+      interventionId: pending.id,
+    });
+    const head = fx.git('rev-parse', 'HEAD');
+
+    const { stop } = await start(rt, clock);
+    const exit = await stop();
+
+    expect(exit.recovered).toBe(0);
+    expect(rt.store.interventions.get(pending.id).state).toBe('applying');
+    expect(fx.git('rev-parse', 'HEAD')).toBe(head);
+    expect(fx.deploys()).toBe(0);
+    expect(new JobStore(rt.store.db).get('propose:app')).toMatchObject({ lastStatus: 'ok' });
+    expect(samples(rt)).toBe(2);
+  });
+
   it('runs each job on its schedule, keeps next-run times in SQLite, and a restart neither loses nor doubles a run', async () => {
     const { clock, rt } = await scene();
     const first = await start(rt, clock);

@@ -266,7 +266,7 @@ describe('kaizen doctor', () => {
   it('is clean after a realistic history, and names each kind of damage exactly, one at a time', async () => {
     const w = await realisticHistory();
 
-    expect(await runDoctor(w.rt)).toEqual({ checked: 6, problems: [] });
+    expect(await runDoctor(w.rt)).toEqual({ checked: 6, problems: [], notes: [] });
 
     for (const damage of DAMAGE) {
       const repair = damage.apply(w);

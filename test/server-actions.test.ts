@@ -4,6 +4,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { submitProposal } from '../src/loop/submit.js';
 import { startServer } from '../src/server/index.js';
+import { thisProcess } from '../src/util/process-identity.js';
+import { holdLease, idleProcess } from './helpers/lease.js';
 import { proposal } from './helpers/target.js';
 import { tempDir } from './helpers/temp.js';
 import { TOKEN, runtimeScene, scene, type Scene } from './server-scene.js';
@@ -70,10 +72,40 @@ describe('approve, reject and revert over HTTP', () => {
     expect(twice.json).toEqual({
       error: {
         code: 'illegal_transition',
-        message: `intervention ${id} is applied; only backlog items can be approved`,
+        message: `${id} was already approved by ana at 2026-11-02 12:00 UTC and is applied now; only backlog items can be approved`,
       },
     });
     expect(s.logs.join('')).toContain('"msg":"intervention approved over http"');
+  });
+
+  it('approving while another kaizen process holds the target is a 409 busy naming it; nothing is recorded', async () => {
+    const s = await scene({ policy: APPROVABLE });
+    const id = await waiting(s);
+    const holder = await idleProcess();
+    holdLease(s.rt.store, 'app', {
+      pid: holder.pid,
+      acquiredAt: s.clock.now(),
+      heartbeatAt: s.clock.world.now(),
+      doing: 'reverting K0009',
+      interventionId: 'K0009',
+      actor: 'ben',
+    });
+
+    const res = await s.call('POST', `/api/interventions/${id}/approve`, {
+      token: TOKEN,
+      body: { by: 'ana' },
+    });
+
+    expect(res.status).toBe(409);
+    expect(res.json).toEqual({
+      error: {
+        code: 'busy',
+        message: `target app is busy: kaizen (pid ${holder.pid} on ${thisProcess().host}) is reverting K0009 for ben since 2026-11-02 12:00 UTC; nothing was changed: try again when it is done`,
+      },
+    });
+    expect(s.rt.store.interventions.get(id).state).toBe('backlog');
+    expect(s.rt.store.events.list({ kind: 'approved' })).toEqual([]);
+    expect(s.fx.git('log', '--format=%s')).toBe('initial');
   });
 
   it('an approval that still waits (no canary) answers 200 with the reasons, and the item stays in the backlog', async () => {

@@ -560,7 +560,10 @@ export function writeEdits(repoRoot: string, edits: FileEdit[]): void {
  * files are left in place (git does not track empty folders). Tries every file, then throws one
  * error naming each that failed.
  */
-export function restoreEdits(repoRoot: string, edits: FileEdit[]): void {
+export function restoreEdits(
+  repoRoot: string,
+  edits: readonly Pick<FileEdit, 'rel' | 'abs' | 'before'>[],
+): void {
   const failures: string[] = [];
   for (const edit of [...edits].reverse()) {
     try {
@@ -578,7 +581,7 @@ export function restoreEdits(repoRoot: string, edits: FileEdit[]): void {
   }
 }
 
-function reresolve(repoRoot: string, edit: FileEdit): string {
+function reresolve(repoRoot: string, edit: Pick<FileEdit, 'rel' | 'abs'>): string {
   const { abs, rel } = resolveInRepo(repoRoot, edit.rel);
   if (rel !== edit.rel || abs !== edit.abs) {
     throw new ChangeError(

@@ -91,6 +91,29 @@ describe('head, branch, status', () => {
   });
 });
 
+describe('headAndChanges, staged, indexFile: what the checks before a side effect ask', () => {
+  it('says where HEAD is and which of the named paths have changes, ignoring the others', async () => {
+    const dir = gitRepo({ 'a.txt': 'a\n', 'b.txt': 'b\n', 'c.txt': 'c\n', '.gitignore': '*.log\n' });
+    const repo = open(dir);
+    const head = git(dir, 'rev-parse', 'HEAD');
+    write(dir, 'a.txt', 'a2\n');
+    write(dir, 'b.txt', 'b2\n');
+    git(dir, 'add', 'b.txt');
+    write(dir, 'new.txt', 'n\n');
+    write(dir, 'debug.log', 'ignored\n');
+
+    expect(await repo.headAndChanges(['a.txt', 'c.txt', 'new.txt', 'debug.log'])).toEqual({
+      head,
+      dirty: ['a.txt', 'new.txt'],
+    });
+    expect(await repo.headAndChanges([])).toEqual({ head, dirty: [] });
+    expect(await repo.staged(['a.txt', 'b.txt', 'new.txt'])).toEqual(['b.txt']);
+    expect(await repo.indexFile('b.txt')).toBe('b2\n');
+    expect(await repo.indexFile('a.txt'), 'the index holds HEAD’s content').toBe('a\n');
+    expect(await repo.indexFile('new.txt'), 'not in the index').toBeUndefined();
+  });
+});
+
 describe('commitFiles', () => {
   it('commits exactly the named files (added, changed, deleted) and leaves other changes alone', async () => {
     const dir = gitRepo({ 'a.txt': 'a\n', 'staged.txt': 's\n', 'modified.txt': 'm\n', 'gone.txt': 'g\n' });

@@ -54,6 +54,15 @@ export interface GitRepo {
   /** The checked-out branch; an error on a detached HEAD. */
   branch(): Promise<string>;
   status(): Promise<GitStatus>;
+  /**
+   * From one `git status`: HEAD (undefined before the first commit), and which of `paths` have
+   * uncommitted changes (work tree, index, untracked; ignored files not).
+   */
+  headAndChanges(paths: string[]): Promise<{ head: string | undefined; dirty: string[] }>;
+  /** Which of `paths` are staged with content other than HEAD's (`git diff --cached`). */
+  staged(paths: string[]): Promise<string[]>;
+  /** A file's staged content (the index), or undefined when the index has no such file. */
+  indexFile(path: string): Promise<string | undefined>;
   /** Stage exactly these paths (deletions included) and commit only them; returns the new SHA. */
   commitFiles(files: string[], message: string): Promise<string>;
   /** A new commit undoing `sha`, with `message`; returns its SHA. Needs a tree without uncommitted changes. */
@@ -388,8 +397,28 @@ class ChildProcessGitRepo implements GitRepo {
     return { clean: dirty.length === 0, dirty };
   }
 
+  async headAndChanges(paths: string[]): Promise<{ head: string | undefined; dirty: string[] }> {
+    if (paths.length === 0) return { head: await this.head(), dirty: [] };
+    return this.porcelain('all', paths);
+  }
+
+  async staged(paths: string[]): Promise<string[]> {
+    if (paths.length === 0) return [];
+    const out = await this.run(['diff', '--cached', '--name-only', '-z', '--', ...paths.map(repoPath)]);
+    return out.split('\0').filter(Boolean);
+  }
+
+  async indexFile(file: string): Promise<string | undefined> {
+    const object = await this.test(['rev-parse', '--verify', '--quiet', `:${repoPath(file)}`]);
+    if (!object.ok) return undefined;
+    return this.run(['cat-file', 'blob', object.stdout.trim()]);
+  }
+
   /** One `git status`: the paths with uncommitted changes, and HEAD (undefined before the first commit). */
-  private async porcelain(untracked: 'all' | 'no'): Promise<{ head: string | undefined; dirty: string[] }> {
+  private async porcelain(
+    untracked: 'all' | 'no',
+    paths?: string[],
+  ): Promise<{ head: string | undefined; dirty: string[] }> {
     const out = await this.run([
       'status',
       '--porcelain=v2',
@@ -397,6 +426,7 @@ class ChildProcessGitRepo implements GitRepo {
       '--no-ahead-behind', // not needed, and slow against a far-away upstream
       '-z',
       `--untracked-files=${untracked}`,
+      ...(paths ? ['--', ...paths.map(repoPath)] : []),
     ]);
     return parsePorcelainV2(out);
   }

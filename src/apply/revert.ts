@@ -3,14 +3,32 @@ import { KaizenError } from '../errors.js';
 import type { State } from '../loop/states.js';
 import type { Intervention } from '../store/interventions.js';
 import { runProcess } from '../util/process.js';
-import { undoCommit, type ApplyDeps, type UndoResult } from './apply-intervention.js';
+import {
+  remoteStillHasIt,
+  undoCommit,
+  type ApplyDeps,
+  type UndoResult,
+  type UndoStopped,
+} from './apply-intervention.js';
 import { createGit } from './git.js';
+import { withTargetLease } from './lease.js';
+import { describeDrift, driftEventData, short, writtenFiles } from './written.js';
 
 export const REVERTIBLE: readonly State[] = ['applied', 'validated', 'no_effect', 'inconclusive'];
+
+/** A revert that stopped because the repository changed under it: nothing was touched. */
+export class RevertStoppedError extends KaizenError {
+  constructor(message: string) {
+    super('DRIFT', message);
+  }
+}
 
 /**
  * Undo an intervention that went live: git revert (or the runbook's inverse), push, redeploy,
  * probe; then `reverted`. Used by validation (wrong direction, alert crossed) and by a person.
+ * Holds the target's lease (TargetBusyError when another live process holds it). Once its revert
+ * commit is made it pushes and redeploys only while HEAD is that revert and the touched files are
+ * as kaizen left them; otherwise it records the drift, escalates and throws RevertStoppedError.
  */
 export async function revertIntervention(
   deps: ApplyDeps,
@@ -18,6 +36,22 @@ export async function revertIntervention(
   actor: string,
   why: string,
   data: { verdict?: unknown } = {},
+): Promise<{ intervention: Intervention; undo: UndoResult }> {
+  const target = deps.store.interventions.get(id).target;
+  return withTargetLease(
+    deps,
+    target,
+    { doing: `reverting ${id}`, interventionId: id, ...(actor !== 'kaizen' ? { actor } : {}) },
+    () => revertHeld(deps, id, actor, why, data),
+  );
+}
+
+async function revertHeld(
+  deps: ApplyDeps,
+  id: string,
+  actor: string,
+  why: string,
+  data: { verdict?: unknown },
 ): Promise<{ intervention: Intervention; undo: UndoResult }> {
   const { store, clock } = deps;
   const iv = store.interventions.get(id);
@@ -32,7 +66,7 @@ export async function revertIntervention(
   // crash interrupted. A revert that fails with an error closes the intent: its caller was told.
   // (json_patch drops a null verdict, so none is left over from an earlier attempt.)
   store.intents.begin(id, 'revert', clock.now(), { actor, why, verdict: data.verdict ?? null });
-  let undo: UndoResult;
+  let undo: UndoResult | UndoStopped;
   try {
     const change = iv.proposal.changes[0];
     if (iv.kind === 'runbook' && change?.kind === 'runbook') {
@@ -51,6 +85,7 @@ export async function revertIntervention(
       });
       undo = { healthyAfter: r.exitCode === 0 && !r.timedOut };
     } else {
+      const written = store.intents.get(id, 'write');
       undo = await undoCommit(
         deps,
         iv,
@@ -58,6 +93,7 @@ export async function revertIntervention(
         createGit(target.repoPath),
         why,
         `revert-by-${actor === 'kaizen' ? 'kaizen' : 'person'}`,
+        { paths: written ? writtenFiles(written.data).map((f) => f.rel) : [], headAtCommit: false },
       );
     }
   } catch (err) {
@@ -65,6 +101,29 @@ export async function revertIntervention(
       error: err instanceof Error ? err.message : String(err),
     });
     throw err;
+  }
+  if ('stopped' in undo) {
+    const summary = describeDrift(undo.drift);
+    const message =
+      `the revert of ${id} stopped: kaizen made the revert ${short(undo.revertSha ?? '')}, but the repository changed after that: ${summary}. ` +
+      `kaizen touched nothing; the revert is ${undo.pushed ? 'pushed but not deployed' : 'neither pushed nor deployed'}: ` +
+      `${undo.pushed ? '' : 'push it, then '}deploy, or run kaizen revert ${id} again once the repository is as kaizen left it`;
+    store.db.transaction(() => {
+      store.intents.finish(id, 'revert', clock.now(), { error: message });
+      store.events.append(clock.now(), {
+        kind: 'drift',
+        target: iv.target,
+        interventionId: id,
+        data: driftEventData(undo.drift),
+      });
+      store.events.append(clock.now(), {
+        kind: 'escalation',
+        target: iv.target,
+        interventionId: id,
+        data: { why: message, cause: 'drift' },
+      });
+    })();
+    throw new RevertStoppedError(message);
   }
   const done = store.interventions.transition(id, 'reverted', clock.now(), actor, why, {
     revertSha: undo.revertSha ?? null,
@@ -89,11 +148,9 @@ export async function revertIntervention(
       kind: 'escalation',
       target: iv.target,
       interventionId: id,
-      data: {
-        why: undo.remoteError
-          ? `the revert could not be pushed (${undo.remoteError}): the remote still has the change; a person is needed`
-          : 'the target is unhealthy after the revert: a person is needed',
-      },
+      data: undo.remoteError
+        ? { why: remoteStillHasIt(undo.remoteError), cause: 'remote' }
+        : { why: 'the target is unhealthy after the revert: a person is needed', cause: 'health' },
     });
   }
   return { intervention: done, undo };

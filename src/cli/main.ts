@@ -305,7 +305,9 @@ function buildProgram(io: Io, exitWith: (code: Outcome) => void): Command {
 
   program
     .command('recover')
-    .description('finish or undo applies a crash interrupted (every applying command also does this first)')
+    .description(
+      'finish or undo what a crash interrupted, push reverts the remote did not take, reject proposals never guarded (every applying command also does this first)',
+    )
     .addOption(configOption())
     .addOption(jsonOption())
     .action(async (opts) => (await import('./recover.js')).run(opts, io));

@@ -72,7 +72,14 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<Da
     // Said once at start (and shown by `kaizen status`): which proposer, and why.
     const provider = selectProvider(rt.config.proposer, env).why;
     rt.logger.info({ provider }, 'proposer');
+    // Every target whose lease a live process holds (a worker, a CLI mid-apply) is left to it: a
+    // busy target is not a reason to stop, and its holder finishes its own work.
     const recovered = await recoverInterrupted(rt);
+    for (const busy of recovered.busy)
+      rt.logger.warn(
+        { target: busy.target, holder: busy.message },
+        'target busy at start: left to its holder',
+      );
     const interrupted = new JobStore(rt.store.db).releaseInterrupted(rt.clock.now());
     if (interrupted.length)
       rt.logger.warn({ jobs: interrupted }, 'jobs interrupted by the last stop run again');
@@ -158,7 +165,7 @@ export async function runDaemon(rt: Runtime, options: DaemonOptions): Promise<Da
       kind: 'daemon_stopped',
       data: { pid: process.pid, abandoned: stopped.abandoned },
     });
-    return { abandoned: stopped.abandoned, recovered: recovered.length, interrupted };
+    return { abandoned: stopped.abandoned, recovered: recovered.recovered.length, interrupted };
   } finally {
     release();
   }

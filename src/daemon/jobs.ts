@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { Cron } from 'croner';
+import { describeLease, liveLease, TargetBusyError } from '../apply/lease.js';
 import type { Runtime } from '../compose.js';
 import type { TargetConfig } from '../config/schema.js';
 import { expireBacklog } from '../loop/backlog.js';
@@ -165,6 +166,11 @@ async function proposeJob(ctx: JobContext, target: TargetConfig): Promise<string
   const due = proposeDue(ctx, target);
   if (!due.due)
     return `${expired.length ? `expired ${expired.map((i) => i.id).join(', ')}; ` : ''}not due: ${due.reason}`;
+  // Another process applies or recovers there right now: propose on a later run, rather than ask
+  // a model for proposals that could not be submitted.
+  const busy = liveLease(ctx, target.name);
+  if (busy)
+    return `due, but ${target.name} is busy: ${describeLease(busy, ctx.config.timeZone)}; proposing on a later run`;
   recordCycle(ctx, target, due);
   const r = await proposeCycle(ctx, target);
   return `${due.kind}: ${r.submitted.length} proposal(s) (${r.submitted.map((s) => `${s.intervention.id} ${s.intervention.state}`).join(', ') || 'none'})${r.note ? `; ${r.note}` : ''}`;
@@ -174,8 +180,14 @@ async function validateJob(ctx: JobContext): Promise<string> {
   await denseTick(ctx, ctx.abort);
   const judged: string[] = [];
   for (const iv of dueForValidation(ctx)) {
-    const { verdict } = await validateIntervention(ctx, iv.id);
-    judged.push(`${iv.id} ${verdict.outcome}`);
+    try {
+      const { verdict } = await validateIntervention(ctx, iv.id);
+      judged.push(`${iv.id} ${verdict.outcome}`);
+    } catch (err) {
+      // Not a failure of the job: another process holds the target; the next run judges it.
+      if (!(err instanceof TargetBusyError)) throw err;
+      judged.push(`${iv.id} waits (${err.message})`);
+    }
   }
   return judged.length ? `judged ${judged.join(', ')}` : 'nothing due';
 }

@@ -1,16 +1,26 @@
 import { createGit } from '../apply/git.js';
+import { describeLease, liveLease } from '../apply/lease.js';
+import type { Clock } from '../clock.js';
 import type { KaizenConfig } from '../config/schema.js';
 import { ignoredBy, isTracked, ownPathsInRepo } from '../guard/ignores.js';
 import { loadPolicy } from '../guard/policy.js';
 import { touches } from '../propose/proposal.js';
 import type { Store } from '../store/index.js';
 import { formatLocal, startOfDay } from '../util/time.js';
+import { needsAttention, type AttentionKind } from './attention.js';
 import { ACTIVE_STATES, ROLLBACK_STATES, canTransition, type State } from './states.js';
 
 export interface DoctorProblem {
   check: string;
   intervention?: string;
   problem: string;
+}
+
+/** Not a broken promise, but something a person should know or do (it does not fail doctor). */
+export interface DoctorNote {
+  kind: AttentionKind | 'lease';
+  intervention?: string;
+  note: string;
 }
 
 /** States in which a commit-based intervention has gone live (and so must have its commit). */
@@ -30,9 +40,29 @@ const COMMITTED: readonly State[] = [
 export async function runDoctor(deps: {
   store: Store;
   config: KaizenConfig;
-}): Promise<{ checked: number; problems: DoctorProblem[] }> {
+  clock: Clock;
+}): Promise<{ checked: number; problems: DoctorProblem[]; notes: DoctorNote[] }> {
   const { store, config } = deps;
   const problems: DoctorProblem[] = [];
+  // Work in progress (a live lease) and what waits for a person: said, not counted as problems.
+  const notes: DoctorNote[] = [];
+  for (const target of config.targets) {
+    const lease = liveLease(deps, target.name);
+    if (lease)
+      notes.push({
+        kind: 'lease',
+        ...(lease.interventionId ? { intervention: lease.interventionId } : {}),
+        note: `${target.name}: ${describeLease(lease, config.timeZone)}`,
+      });
+  }
+  for (const item of needsAttention(deps)) {
+    if (item.kind !== 'escalation' && item.kind !== 'pending-push') continue; // problems below
+    notes.push({
+      kind: item.kind,
+      ...(item.interventionId ? { intervention: item.interventionId } : {}),
+      note: item.text,
+    });
+  }
   const all = store.interventions.list({ limit: 1_000_000 });
 
   for (const target of config.targets) {
@@ -140,15 +170,25 @@ export async function runDoctor(deps: {
         intervention: iv.id,
         problem: `${iv.id}: history ends at ${prev ?? 'nothing'} but the state is ${iv.state}`,
       });
-    if (iv.state === 'applying') {
+    // Applying while a live process holds the target's lease is an apply in progress, not stuck.
+    if (iv.state === 'applying' && !liveLease(deps, iv.target)) {
       problems.push({
         check: 'stuck',
         intervention: iv.id,
         problem: `${iv.id} is still applying: run "kaizen recover" (or any apply command) to finish or undo it`,
       });
     }
+    // A submit creates an intervention and records its verdict in one transaction: `proposed`
+    // is only ever left by a kaizen older than that, or a crash inside one.
+    if (iv.state === 'proposed') {
+      problems.push({
+        check: 'orphan',
+        intervention: iv.id,
+        problem: `${iv.id} is still proposed: kaizen stopped before guarding it; run "kaizen recover" to reject it`,
+      });
+    }
   }
-  return { checked: all.length, problems };
+  return { checked: all.length, problems, notes };
 }
 
 function ownFilesInRepo(config: KaizenConfig, target: KaizenConfig['targets'][number]): DoctorProblem[] {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TRAILER } from '../apply/messages.js';
 import { createGit, type GitCommit, type GitRepo } from '../apply/git.js';
+import { liveLease } from '../apply/lease.js';
 import type { Runtime } from '../compose.js';
 import type { TargetConfig } from '../config/schema.js';
 import type { DriftFindingKind } from './messages.js';
@@ -139,6 +140,8 @@ async function scanWithRetries(
 
 /** Why the target cannot be scanned now: kaizen is changing its repository. */
 function inFlight(rt: Runtime, target: string): string | undefined {
+  const lease = liveLease(rt, target);
+  if (lease) return `kaizen (pid ${lease.pid} on ${lease.host}) is ${lease.doing}`;
   const applying = rt.store.interventions.list({ target, states: ['applying'], limit: 1 })[0];
   if (applying) return `${applying.id} is being applied`;
   const reverting = rt.store.intents

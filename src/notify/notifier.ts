@@ -36,6 +36,7 @@ import { hostOf, postWebhook } from './webhook.js';
  *   drift → the apply's lockdown refusal, or a finding of the drift scan (drift.ts)
  *   proposal_deferred → the backlog item with its dashboard link, if it still waits when read
  *   recovered → recovery after a failure (below)
+ *   revert_pushed → quiet, but it ends the episode the revert's failed push opened
  * (`recovery`, kaizen finishing an apply a crash interrupted, is quiet: how that apply ends speaks.)
  *
  * RECOVERY AFTER A FAILURE: an `escalation` (kaizen saying a person is needed) opens a failure
@@ -100,8 +101,11 @@ const Episode = z.object({
   eventId: z.number(),
   why: z.string(),
   interventionId: z.string().nullable(),
-  /** health: the target was left unhealthy; remote: a revert could not be pushed. */
-  cause: z.enum(['health', 'remote']),
+  /**
+   * health: the target was left unhealthy; remote: a revert could not be pushed; drift: the
+   * repository changed under an apply or revert and kaizen stopped (no probe can end that).
+   */
+  cause: z.enum(['health', 'remote', 'drift']),
 });
 type Episode = z.infer<typeof Episode>;
 const BudgetNotice = z.object({ day: z.number() });
@@ -184,12 +188,14 @@ export function createNotifier(rt: Runtime, options: NotifierOptions = {}): Noti
     const revertRemote = store.events
       .list({ kind: 'reverted', limit: 50 })
       .find((r) => r.interventionId === e.interventionId && r.id < e.id)?.data.remoteError;
+    const said = Episode.shape.cause.safeParse(e.data.cause);
     const episode: Episode = {
       since: e.t,
       eventId: e.id,
       why: typeof e.data.why === 'string' ? e.data.why : 'a person is needed',
       interventionId: e.interventionId,
-      cause: rollbackRemote || revertRemote ? 'remote' : 'health',
+      // Escalations say their cause; older ones are told apart by what the store recorded.
+      cause: said.success ? said.data : rollbackRemote || revertRemote ? 'remote' : 'health',
     };
     ns.set(episodeKey(e.target), episode, clock.now());
   }
@@ -256,6 +262,11 @@ export function createNotifier(rt: Runtime, options: NotifierOptions = {}): Noti
         return recoveryMessage(e, ctx);
       case 'applied':
         closeEpisode(e.target, `${e.interventionId} deployed and probed healthy`, e.interventionId);
+        return undefined;
+      case 'revert_pushed':
+        // The remote has the revert at last: the episode it opened is over.
+        if (ns.get(episodeKey(e.target ?? ''), Episode)?.interventionId === e.interventionId)
+          closeEpisode(e.target, `the revert of ${e.interventionId} reached the remote`, e.interventionId);
         return undefined;
       case 'proposal_deferred': {
         const iv = find(e.interventionId);

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { ApplyDeps } from '../apply/apply-intervention.js';
+import { TargetBusyError } from '../apply/lease.js';
 import type { TargetConfig } from '../config/schema.js';
 import { areaFreeze } from '../guard/freeze.js';
 import { loadPolicy } from '../guard/policy.js';
@@ -205,6 +206,12 @@ export async function proposeCycle(
         },
       });
     } catch (err) {
+      if (err instanceof TargetBusyError) {
+        // Another process took the target between the cycle's start and this submit: nothing
+        // was recorded; the proposal comes again if the signals still call for it.
+        result.notes.push(`not submitted: ${err.message}`);
+        continue;
+      }
       if (!(err instanceof ProposalInvalidError)) throw err;
       result.invalid.push(err.message);
     }

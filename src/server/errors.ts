@@ -9,6 +9,7 @@ export type ApiErrorCode =
   | 'method_not_allowed'
   | 'illegal_transition'
   | 'conflict'
+  | 'busy'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'internal';
@@ -34,6 +35,8 @@ const CLIENT_ERRORS: Partial<Record<KaizenError['code'], { status: number; code:
   ILLEGAL_TRANSITION: { status: 409, code: 'illegal_transition' },
   // The work tree or HEAD moved under kaizen: nothing was changed; a person must look first.
   DRIFT: { status: 409, code: 'conflict' },
+  // Another kaizen process holds the target's lease: nothing was done; the same request later may pass.
+  TARGET_BUSY: { status: 409, code: 'busy' },
   USAGE: { status: 400, code: 'bad_request' },
   PROPOSAL_INVALID: { status: 400, code: 'bad_request' },
 };

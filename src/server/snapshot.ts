@@ -3,6 +3,7 @@ import type { Runtime } from '../compose.js';
 import type { TargetConfig } from '../config/schema.js';
 import type { Freeze } from '../guard/freeze.js';
 import { loadPolicy } from '../guard/policy.js';
+import { needsAttention } from '../loop/attention.js';
 import { ACTIVE_STATES, type State } from '../loop/states.js';
 import { buildDigest, type SignalDigest } from '../observe/digest.js';
 import type { BreakerSnapshot } from '../propose/breaker.js';
@@ -144,6 +145,9 @@ export function healthSnapshot(
 
   const alerts: Alert[] = [];
   const targets = rt.config.targets.map((t) => targetHealth(rt, t, now, alerts, attention));
+  // kaizen's own record: an escalation not yet resolved, a revert not on the remote, an apply
+  // whose process is gone, a proposal never guarded.
+  for (const item of needsAttention(rt)) attention.push(item.text);
 
   return {
     status: attention.length ? 'attention' : 'ok',

@@ -59,6 +59,23 @@ export class EventLog {
     return rows.map((r) => EventRow.parse({ ...r, data: JSON.parse(r.data as string) }));
   }
 
+  /**
+   * The newest event of one of `kinds` for `target`; with `flag`, only one whose data holds `true`
+   * at that JSON path (e.g. `$.healthyAfter`).
+   */
+  newest(target: string, kinds: readonly string[], flag?: string): EventRow | undefined {
+    if (kinds.length === 0) return undefined;
+    const row = this.db
+      .prepare(
+        `SELECT id, t, kind, target, intervention_id AS interventionId, data FROM events
+         WHERE target = ? AND kind IN (${kinds.map(() => '?').join(', ')})
+           AND (? IS NULL OR json_extract(data, ?) = 1)
+         ORDER BY id DESC LIMIT 1`,
+      )
+      .get(target, ...kinds, flag ?? null, flag ?? null) as Record<string, unknown> | undefined;
+    return row ? EventRow.parse({ ...row, data: JSON.parse(row.data as string) }) : undefined;
+  }
+
   /** The highest id of the events before time `before` (all events when not given); 0 when there are none. */
   lastId(before?: number): number {
     const id = this.db

@@ -5,6 +5,7 @@ import { DB_FILE, openDb, type Db, type OpenOptions } from './db.js';
 import { EventLog } from './events.js';
 import { IntentStore } from './intents.js';
 import { InterventionStore } from './interventions.js';
+import { LeaseStore } from './leases.js';
 import { LessonExchangeLog } from './lesson-exchange.js';
 import { LessonIndex } from './lessons.js';
 import { SampleStore } from './samples.js';
@@ -21,6 +22,7 @@ export interface Store {
   events: EventLog;
   interventions: InterventionStore;
   intents: IntentStore;
+  leases: LeaseStore;
   usage: UsageStore;
   lessons: LessonIndex;
   distill: DistillLog;
@@ -40,6 +42,7 @@ export function openStore(dataDir: string, options: OpenOptions = {}): Store {
     events: new EventLog(db),
     interventions: new InterventionStore(db),
     intents: new IntentStore(db),
+    leases: new LeaseStore(db),
     usage: new UsageStore(db),
     lessons: new LessonIndex(db),
     distill: new DistillLog(db),

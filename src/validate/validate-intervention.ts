@@ -1,4 +1,5 @@
 import type { ApplyDeps } from '../apply/apply-intervention.js';
+import { withTargetLease } from '../apply/lease.js';
 import { revertIntervention } from '../apply/revert.js';
 import { selectTargets } from '../compose.js';
 import { KaizenError } from '../errors.js';
@@ -32,6 +33,15 @@ export function dueForValidation(deps: ApplyDeps): Intervention[] {
  * `reverted` undoes the change (git revert, push, redeploy, probe).
  */
 export async function validateIntervention(deps: ApplyDeps, id: string): Promise<ValidationResult> {
+  // Under the target's lease: a verdict and the revert it may call for are one piece of work, and
+  // no other process may apply or revert on the target meanwhile (TargetBusyError: judged later).
+  const target = deps.store.interventions.get(id).target;
+  return withTargetLease(deps, target, { doing: `validating ${id}`, interventionId: id }, () =>
+    validateHeld(deps, id),
+  );
+}
+
+async function validateHeld(deps: ApplyDeps, id: string): Promise<ValidationResult> {
   const { store, clock, config } = deps;
   const iv = store.interventions.get(id);
   if (iv.state !== 'applied' || iv.appliedAt === null) {

@@ -34,6 +34,8 @@ export interface TargetFixture {
   write(rel: string, content: string): void;
   read(rel: string): string;
   git(...args: string[]): string;
+  /** Deploys run since the fixture was made (its own first deploy not counted): one per line of deploys.log. */
+  deploys(): number;
 }
 
 const servers: Server[] = [];
@@ -47,12 +49,14 @@ export const FIXTURE_FILES: Record<string, string> = {
     '# settings of the app\nworker:\n  # how often the worker polls, in ms\n  interval_ms: 1000 # keep above 100\n  threads: 2\n',
   'src/app.js': "export const greeting = 'hello';\nexport const retries = 3;\n",
   // The deploy "ships" config.json by copying it to deployed.json (ignored by git), which the
-  // health server reads.
+  // health server reads, and appends one line per deploy to deploys.log (ignored too): tests count
+  // deploys there.
   'deploy.js':
     "const fs = require('fs');\nconst c = JSON.parse(fs.readFileSync('config.json', 'utf8'));\n" +
+    "fs.appendFileSync('deploys.log', JSON.stringify(c) + '\\n');\n" +
     "if (c.deployFails) { console.error('deploy: refusing: deployFails is set'); process.exit(1); }\n" +
     "fs.writeFileSync('deployed.json', JSON.stringify(c));\nconsole.log('deploy: shipped config ' + JSON.stringify(c));\n",
-  '.gitignore': 'deployed.json\n',
+  '.gitignore': 'deployed.json\n*.log\n',
   'package.json': '{ "type": "commonjs" }\n',
 };
 
@@ -149,6 +153,8 @@ export async function targetFixture(options: FixtureOptions = {}): Promise<Targe
     write: (rel, content) => writeFileSync(path.join(repo, rel), content),
     read: (rel) => readFileSync(path.join(repo, rel), 'utf8'),
     git: (...args) => git(repo, ...args),
+    deploys: () =>
+      readFileSync(path.join(repo, 'deploys.log'), 'utf8').split('\n').filter(Boolean).length - 1,
   };
 }
 

@@ -717,6 +717,18 @@ export const CORPUS: HostileCase[] = [
     expect: rejected('applies', 'config_set of broken.yaml: the file is not valid YAML'),
   },
   {
+    // Parsing it to data would expand 9^9 references: the YAML library refuses with an error the
+    // guard did not expect. An error while guarding is a rejection that names it, never a crash
+    // that leaves the proposal undecided in `proposed`.
+    name: 'config_set of a YAML alias bomb (billion laughs)',
+    proposal: set('bomb.yaml', 'worker.threads', 4),
+    expect: rejected(
+      'guard-error',
+      'the guard could not finish checking this proposal (Excessive alias count indicates a resource exhaustion attack)',
+      'it is rejected rather than applied unchecked',
+    ),
+  },
+  {
     name: 'config_set through a scalar',
     proposal: set('config.json', 'cacheSize.evil', 1),
     expect: rejected('applies', 'cannot set "cacheSize.evil": cacheSize is a number (0), not a mapping'),

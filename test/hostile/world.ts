@@ -66,6 +66,13 @@ const HOSTILE_FILES: Record<string, string | Buffer> = {
   'notes.txt': 'cacheSize: 0\n',
   'broken.yaml': 'worker: [unclosed\n  threads: 2\n',
   'pools.yaml': 'pools:\n  - size: 1\n',
+  // Nine levels of nine aliases each: 9^9 strings if anything expanded it.
+  'bomb.yaml':
+    'a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n' +
+    [...'bcdefghi']
+      .map((n, i) => `${n}: &${n} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]\n`)
+      .join('') +
+    'worker:\n  threads: 2\n',
   'somedir/keep.txt': 'keep\n',
   'db/migrations/0001.sql': 'CREATE TABLE t (id int);\n',
   '.gitlab-ci.yml': 'test:\n  script: npm test\n',

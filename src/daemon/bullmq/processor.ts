@@ -161,7 +161,8 @@ function record(
  * concurrency is 1), so a marker already there means the one before did not finish: its worker was
  * killed, or stopped without waiting. Its apply or revert may be half done; the intents in the
  * store say how far it got, and `recoverInterrupted` finishes or undoes it before anything else
- * mutates.
+ * mutates. The target leases make that safe while other processes run: a target whose holder
+ * still lives is left to it, never recovered twice.
  */
 async function enterMutation(deps: ProcessorDeps, me: string): Promise<void> {
   const previous = await deps.connection.getset(deps.markerKey, me);
@@ -170,10 +171,14 @@ async function enterMutation(deps: ProcessorDeps, me: string): Promise<void> {
     { interrupted: previous },
     'a mutating job was interrupted; recovering its apply first',
   );
-  const recovered = await recoverInterrupted(deps.ctx);
-  if (recovered.length)
+  const report = await recoverInterrupted(deps.ctx);
+  if (report.recovered.length)
     deps.ctx.logger.warn(
-      { recovered: recovered.map((r) => `${r.intervention.id} ${r.outcome}`) },
+      { recovered: report.recovered.map((r) => `${r.intervention.id} ${r.outcome}`) },
       'interrupted applies recovered',
     );
+  // Another live process holds those targets (the daemon recovering them at its start, say): it
+  // finishes them; this job's own work finds them busy and waits for a later run.
+  for (const busy of report.busy)
+    deps.ctx.logger.warn({ target: busy.target, holder: busy.message }, 'target busy: left to its holder');
 }

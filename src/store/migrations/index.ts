@@ -6,6 +6,7 @@ import { m0005Notify } from './0005-notify.js';
 import { m0006ReadIndexes } from './0006-read-indexes.js';
 import { m0007DistillSalt } from './0007-distill-salt.js';
 import { m0008LessonVersions } from './0008-lesson-versions.js';
+import { m0009TargetLeases } from './0009-target-leases.js';
 
 /** One forward-only schema step. Versions are consecutive from 1; a shipped migration never changes. */
 export interface Migration {
@@ -24,4 +25,5 @@ export const MIGRATIONS: readonly Migration[] = [
   m0006ReadIndexes,
   m0007DistillSalt,
   m0008LessonVersions,
+  m0009TargetLeases,
 ];
