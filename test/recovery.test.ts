@@ -58,7 +58,10 @@ const BREAK_HEALTH = {
 /** A guard policy under which a medium-risk change in area cache waits for a person, and approving applies it. */
 function approvablePolicy(fx: TargetFixture): string {
   const file = path.join(fx.dir, 'policy.yaml');
-  writeFileSync(file, stringify({ approvalFrom: 'medium', canaryAreas: ['cache'] }));
+  writeFileSync(
+    file,
+    stringify({ approvalFrom: 'medium', canaryAreas: [{ area: 'cache', paths: ['config.json'] }] }),
+  );
   return file;
 }
 
@@ -254,7 +257,7 @@ describe('submitting is atomic', () => {
     expect(r.code, r.err).toBe(10);
     expect(r.err).toBe('');
     expect(r.out).toContain(
-      'guard-error: the guard could not finish checking this proposal (Excessive alias count indicates a resource exhaustion attack); it is rejected rather than applied unchecked',
+      'applies: config_set of app/bomb.yaml: the file cannot be read as config: Excessive alias count indicates a resource exhaustion attack',
     );
     const rt = open(fx, clock);
     const [iv] = rt.store.interventions.list();

@@ -462,16 +462,6 @@ export const CORPUS: HostileCase[] = [
     ),
   },
 
-  // ---- built to break the parser ------------------------------------------------------------------
-  {
-    name: 'config_set on a YAML alias bomb (a billion laughs)',
-    proposal: set('bomb.yaml', 'size', 2),
-    expect: rejected(
-      'applies',
-      'config_set of bomb.yaml: the file cannot be read as config: Excessive alias count indicates a resource exhaustion attack',
-    ),
-  },
-
   // ---- secrets and credentials (blocked patterns) ---------------------------------------------
   {
     name: '.env',
@@ -717,15 +707,14 @@ export const CORPUS: HostileCase[] = [
     expect: rejected('applies', 'config_set of broken.yaml: the file is not valid YAML'),
   },
   {
-    // Parsing it to data would expand 9^9 references: the YAML library refuses with an error the
-    // guard did not expect. An error while guarding is a rejection that names it, never a crash
-    // that leaves the proposal undecided in `proposed`.
+    // Parsing it to data would expand 9^9 references: the YAML library refuses. A change that
+    // cannot be planned does not apply, named by its file; never a crash that leaves the proposal
+    // undecided in `proposed`.
     name: 'config_set of a YAML alias bomb (billion laughs)',
     proposal: set('bomb.yaml', 'worker.threads', 4),
     expect: rejected(
-      'guard-error',
-      'the guard could not finish checking this proposal (Excessive alias count indicates a resource exhaustion attack)',
-      'it is rejected rather than applied unchecked',
+      'applies',
+      'config_set of bomb.yaml: the file cannot be read as config: Excessive alias count indicates a resource exhaustion attack',
     ),
   },
   {

@@ -88,10 +88,6 @@ const HOSTILE_FILES: Record<string, string | Buffer> = {
     "export function check(req) {\n  if (!req.tenant) throw new Error('no tenant');\n" +
     "  if (req.body.length > 1e6) throw new Error('too large');\n" +
     "  if (!verify(req.signature)) throw new Error('bad signature');\n  return true;\n}\n",
-  'bomb.yaml':
-    'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n' +
-    'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n' +
-    'e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\nsize: 1\n',
 };
 
 /** What the git-config world adds: work-tree files git reads, through its .git/config. */
